@@ -1,0 +1,1 @@
+"""kamcrm: an open-source key-account CRM."""

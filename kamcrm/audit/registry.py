@@ -1,0 +1,126 @@
+"""Audit: the one signal receiver in the project (see docs/architecture.md, house rule 4).
+
+Every audited model's instances remember their loaded field values (post_init); post_save and
+post_delete compare and write an ObjectChange with the actor and channel from core.context.
+QuerySet.update() and bulk_create() bypass signals: services that use them call record_bulk().
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.signals import post_delete, post_init, post_save
+
+from kamcrm.core import context
+
+_REGISTRY: dict[type[models.Model], dict[str, Any]] = {}
+SNAPSHOT_ATTR = "_audit_snapshot"
+
+
+def register(model: type[models.Model], *, exclude: tuple[str, ...] = (), timeline: bool = False) -> None:
+    """Audit `model`. With timeline=True, changes also appear on the related account's timeline."""
+    fields = [f for f in model._meta.concrete_fields if f.name not in exclude and f.name not in ("created_at", "updated_at")]
+    _REGISTRY[model] = {"fields": fields, "timeline": timeline}
+    uid = f"audit-{model._meta.label}"
+    post_init.connect(_remember, sender=model, dispatch_uid=uid + "-init", weak=False)
+    post_save.connect(_saved, sender=model, dispatch_uid=uid + "-save", weak=False)
+    post_delete.connect(_deleted, sender=model, dispatch_uid=uid + "-delete", weak=False)
+
+
+def is_audited(model) -> bool:
+    return model in _REGISTRY
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | dict | str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def snapshot(instance: models.Model) -> dict[str, Any]:
+    fields = _REGISTRY[type(instance)]["fields"]
+    data = instance.__dict__
+    return {f.attname: _jsonable(data.get(f.attname)) for f in fields if f.attname in data}
+
+
+def _remember(sender, instance, **kwargs):
+    setattr(instance, SNAPSHOT_ATTR, snapshot(instance) if instance.pk else None)
+
+
+def _account_id(instance) -> int | None:
+    path = getattr(type(instance), "ACCOUNT_PATH", None)
+    if path is None:
+        return None
+    if path == "":
+        return instance.pk
+    return getattr(instance, path.rstrip("_") + "_id", None)
+
+
+def _write(instance, action: str, changes: dict, ctx: context.ChangeContext | None = None) -> None:
+    from kamcrm.audit.models import ObjectChange, TimelineEvent
+
+    ctx = ctx or context.current()
+    actor = ctx.current_actor()
+    account_id = _account_id(instance)
+    ObjectChange.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_name=str(actor) if actor is not None else "",
+        channel=ctx.channel,
+        request_id=ctx.request_id,
+        job_id=ctx.job_id,
+        content_type=ContentType.objects.get_for_model(type(instance)),
+        object_id=instance.pk,
+        object_repr=str(instance)[:200],
+        action=action,
+        changes=changes,
+        account_id=account_id,
+    )
+    if _REGISTRY[type(instance)]["timeline"] and account_id and action != "delete":
+        from django.utils import timezone
+
+        TimelineEvent.objects.create(
+            account_id=account_id,
+            occurred_at=timezone.now(),
+            kind="field_change" if action == "update" else "record_created",
+            summary=f"{instance._meta.verbose_name}: {str(instance)[:200]}",
+            actor=actor if actor is not None and actor.pk else None,
+            content_type=ContentType.objects.get_for_model(type(instance)),
+            object_id=instance.pk,
+            data={"changes": changes, "action": action},
+        )
+
+
+def _saved(sender, instance, created, raw=False, **kwargs):
+    if raw:  # fixtures loading
+        return
+    after = snapshot(instance)
+    before = getattr(instance, SNAPSHOT_ATTR, None)
+    if created or before is None:
+        changes = {k: [None, v] for k, v in after.items() if v not in (None, "", [], {})}
+        _write(instance, "create", changes)
+    else:
+        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        if not changes:
+            setattr(instance, SNAPSHOT_ATTR, after)
+            return
+        _write(instance, "update", changes)
+    setattr(instance, SNAPSHOT_ATTR, after)
+
+
+def _deleted(sender, instance, **kwargs):
+    before = getattr(instance, SNAPSHOT_ATTR, None) or snapshot(instance)
+    _write(instance, "delete", {k: [v, None] for k, v in before.items() if v not in (None, "", [], {})})
+
+
+def record_bulk(instances, *, action: str, changes_for=None) -> None:
+    """For services that write with bulk_create()/update(): log what signals did not see."""
+    for instance in instances:
+        changes = changes_for(instance) if changes_for else {}
+        _write(instance, action, changes)

@@ -1,0 +1,30 @@
+"""Generic write helpers used by every app's services."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def model_update(*, instance: models.Model, fields: list[str], data: dict[str, Any]) -> tuple[models.Model, bool]:
+    """Set the listed fields that `data` carries, validate, save only those; report whether anything changed.
+
+    Foreign keys are passed as instances under the field name (e.g. data["owner"] = user).
+    """
+    changed = [name for name in fields if name in data and getattr(instance, name) != data[name]]
+    if not changed:
+        return instance, False
+    for name in changed:
+        setattr(instance, name, data[name])
+    instance.full_clean()
+    update_fields = [*changed, "updated_at"] if any(f.name == "updated_at" for f in instance._meta.fields) else changed
+    instance.save(update_fields=update_fields)
+    return instance, True
+
+
+def validation_error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    """A ValidationError as {field: [messages]}; non-field errors under "__all__"."""
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}

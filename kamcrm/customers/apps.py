@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    name = "kamcrm.customers"
+    label = "customers"
+    verbose_name = _("Customers")
+
+    def ready(self):
+        from kamcrm.audit.registry import register
+        from kamcrm.customers.models import Account, AccountTeamMember, Contact, Interaction
+
+        register(Account, timeline=True)
+        register(Contact, timeline=True)
+        register(AccountTeamMember, timeline=True)
+        register(Interaction)

@@ -1,0 +1,154 @@
+"""Reads of customers that the UI, the API and reports share. All go through org.selectors.visible."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+
+from kamcrm.audit.models import ObjectChange, TimelineEvent
+from kamcrm.core.pagination import Page, keyset_page
+from kamcrm.customers.filtersets import AccountFilterSet, ContactFilterSet
+from kamcrm.customers.models import Account, AccountTeamMember, Contact
+from kamcrm.org.models import User
+from kamcrm.org.selectors import VIEW, get_visible_or_404, visible
+
+# The sorts a list offers; each is backed by an index that ends in id (see Account.Meta.indexes).
+ACCOUNT_SORTS: dict[str, list[str]] = {
+    "name": ["name", "id"],
+    "-name": ["-name", "-id"],
+    "-updated": ["-updated_at", "-id"],
+    "updated": ["updated_at", "id"],
+}
+CONTACT_SORTS: dict[str, list[str]] = {"name": ["name", "id"], "-name": ["-name", "-id"]}
+
+
+def _filtered(filterset_class, qs: QuerySet, filters: dict[str, Any] | None) -> QuerySet:
+    fs = filterset_class(data=filters or {}, queryset=qs)
+    if not fs.is_valid():
+        raise ValidationError({k: [str(m) for m in v] for k, v in fs.errors.items()})
+    return fs.qs
+
+
+def account_queryset(*, user: User, filters: dict[str, Any] | None = None, action: str = VIEW) -> QuerySet[Account]:
+    qs = visible(Account.objects.select_related("owner", "region", "parent"), user, action)
+    return _filtered(AccountFilterSet, qs, filters)
+
+
+def account_list(*, user: User, filters: dict[str, Any] | None = None, sort: str = "name",
+                 cursor: str | None = None, page_size: int = 50) -> Page:
+    order = ACCOUNT_SORTS.get(sort)
+    if order is None:
+        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(ACCOUNT_SORTS)}."]})
+    return keyset_page(account_queryset(user=user, filters=filters), order=order, cursor=cursor, page_size=page_size)
+
+
+def account_get(*, user: User, pk: int, action: str = VIEW) -> Account:
+    return get_visible_or_404(Account.objects.select_related("owner", "owner_unit", "region", "parent"), user, action, pk=pk)
+
+
+def contact_queryset(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[Contact]:
+    qs = visible(Contact.objects.select_related("account"), user)
+    return _filtered(ContactFilterSet, qs, filters)
+
+
+def contact_list(*, user: User, filters: dict[str, Any] | None = None, sort: str = "name",
+                 cursor: str | None = None, page_size: int = 50) -> Page:
+    order = CONTACT_SORTS.get(sort)
+    if order is None:
+        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(CONTACT_SORTS)}."]})
+    return keyset_page(contact_queryset(user=user, filters=filters), order=order, cursor=cursor, page_size=page_size)
+
+
+@dataclass
+class SearchResults:
+    accounts: list[Account]
+    contacts: list[Contact]
+
+
+def global_search(*, user: User, q: str, limit: int = 10) -> SearchResults:
+    """Accounts by name, short name or credit code; contacts by name, mobile or email. Visible rows only."""
+    q = q.strip()
+    if not q:
+        return SearchResults([], [])
+    accounts = list(account_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])
+    contacts = list(contact_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])
+    return SearchResults(accounts, contacts)
+
+
+@dataclass
+class GroupRollup:
+    subsidiaries: list[Account]  # the whole visible tree below, in depth-first order with .level set
+    accounts: int
+    contacts: int
+    team_members: int
+    by_tier: dict[str, int]
+
+
+def group_rollup(*, user: User, account: Account, max_depth: int = 6) -> GroupRollup:
+    """A group customer's visible subsidiaries at every level and their totals (a query per level)."""
+    levels: list[list[Account]] = []
+    frontier = [account.pk]
+    for _ in range(max_depth):
+        children = list(visible(Account.objects.filter(parent_id__in=frontier), user)
+                        .select_related("owner", "region").order_by("name", "id"))
+        if not children:
+            break
+        levels.append(children)
+        frontier = [c.pk for c in children]
+    by_parent: dict[int, list[Account]] = {}
+    for level in levels:
+        for child in level:
+            by_parent.setdefault(child.parent_id, []).append(child)
+    ordered: list[Account] = []
+
+    def walk(pk: int, depth: int) -> None:
+        for child in by_parent.get(pk, []):
+            child.level = depth
+            ordered.append(child)
+            walk(child.pk, depth + 1)
+
+    walk(account.pk, 1)
+    ids = [account.pk, *(a.pk for a in ordered)]
+    contacts = Contact.objects.filter(account_id__in=ids).count()
+    team = AccountTeamMember.objects.filter(account_id__in=ids).values("user_id").distinct().count()
+    by_tier: dict[str, int] = {}
+    for a in [account, *ordered]:
+        by_tier[a.tier] = by_tier.get(a.tier, 0) + 1
+    return GroupRollup(ordered, len(ids), contacts, team, by_tier)
+
+
+def account_ancestors(*, account: Account, max_depth: int = 10) -> list[Account]:
+    chain: list[Account] = []
+    current = account.parent
+    while current is not None and len(chain) < max_depth:
+        chain.append(current)
+        current = Account.objects.select_related("parent").get(pk=current.parent_id) if current.parent_id else None
+    return list(reversed(chain))
+
+
+def account_team(*, account: Account) -> list[AccountTeamMember]:
+    return list(AccountTeamMember.objects.filter(account=account).select_related("user", "user__unit"))
+
+
+def account_timeline(*, account: Account, kinds: list[str] | None = None, cursor: str | None = None,
+                     page_size: int = 20) -> Page:
+    """One indexed query per page, whatever the timeline's length."""
+    qs = TimelineEvent.objects.filter(account=account).select_related("actor")
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return keyset_page(qs, order=["-occurred_at", "-id"], cursor=cursor, page_size=page_size)
+
+
+def record_history(*, model, pk: int, cursor: str | None = None, page_size: int = 20) -> Page:
+    from django.contrib.contenttypes.models import ContentType
+
+    qs = ObjectChange.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id=pk)
+    return keyset_page(qs.select_related("actor"), order=["-id"], cursor=cursor, page_size=page_size)
+
+
+def timeline_kind_counts(*, account: Account) -> dict[str, int]:
+    return dict(TimelineEvent.objects.filter(account=account).values_list("kind").annotate(n=Count("id")).order_by())
+
+

@@ -1,0 +1,137 @@
+"""Visibility: the one gate between a user and the accounts (and everything hanging off them).
+
+A user sees an account when any of these holds (docs/architecture.md, "Visibility"):
+  1. they own it;
+  2. they manage its owner, directly or anywhere up the manager chain, or head a unit above the
+     owner's unit;
+  3. their role's scope covers the account's owning unit (ROLE_SCOPES: all, own subtree, own);
+  4. they sit on its account team, within the valid dates, with enough access;
+  5. an active sharing rule grants the account's region to a unit they belong to.
+Edit needs the same with edit rights. Nothing is cached across requests, so a change to the org,
+a team or a rule takes effect on the next request.
+
+Every list, detail, search, export, report and API call goes through `visible()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from kamcrm.org.choices import ROLE_SCOPES, Access, Scope
+from kamcrm.org.models import OrgUnit, SharingRule, User
+
+VIEW = "view"
+EDIT = "edit"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one user reaches, computed once per request in a handful of small queries."""
+
+    everything: bool
+    owner_ids: frozenset[int]  # themselves and everyone below them in the manager chain
+    unit_paths: tuple[str, ...]  # owning-unit subtrees they see by role or by heading a unit
+    region_paths: tuple[str, ...]  # region subtrees granted by sharing rules
+
+
+def _subordinate_ids(user: User) -> set[int]:
+    """The user and everyone whose manager chain leads up to them (one query per level)."""
+    found = {user.pk}
+    frontier = {user.pk}
+    while frontier:
+        frontier = set(User.objects.filter(manager_id__in=frontier).values_list("pk", flat=True)) - found
+        found |= frontier
+    return found
+
+
+def _collapse(paths) -> tuple[str, ...]:
+    """Drop paths that sit inside another path of the set."""
+    kept: list[str] = []
+    for p in sorted(set(paths)):
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    return tuple(kept)
+
+
+def reach(user: User, action: str = VIEW) -> Reach:
+    if not user or not user.is_authenticated or not user.is_active:
+        return Reach(False, frozenset(), (), ())
+    if user.is_superuser:
+        return Reach(True, frozenset(), (), ())
+    view_scope, edit_scope = ROLE_SCOPES.get(user.role, (Scope.OWN, Scope.OWN))
+    scope = view_scope if action == VIEW else edit_scope
+    if scope == Scope.ALL:
+        return Reach(True, frozenset(), (), ())
+
+    unit_paths = list(OrgUnit.objects.filter(head=user).values_list("path", flat=True))
+    user_unit_path = user.unit.path if user.unit_id else None
+    if scope == Scope.SUBTREE and user_unit_path:
+        unit_paths.append(user_unit_path)
+
+    region_paths: list[str] = []
+    if user_unit_path:
+        # Rules whose target unit is the user's unit, or an ancestor of it with include_target_subtree.
+        ancestors = [user_unit_path[: i + 1] for i, ch in enumerate(user_unit_path) if ch == "."]
+        rules = SharingRule.objects.filter(is_active=True, target_unit__path__in=ancestors)
+        if action == EDIT:
+            rules = rules.filter(access=Access.EDIT)
+        for rule_target_path, include_subtree, source_path in rules.values_list(
+            "target_unit__path", "include_target_subtree", "source_unit__path"
+        ):
+            if rule_target_path == user_unit_path or include_subtree:
+                region_paths.append(source_path)
+
+    return Reach(False, frozenset(_subordinate_ids(user)), _collapse(unit_paths), _collapse(region_paths))
+
+
+def _unit_ids_under(paths) -> QuerySet:
+    return OrgUnit.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths))).values("pk")
+
+
+def account_q(user: User, action: str = VIEW, *, prefix: str = "") -> Q:
+    """A Q over Account (or over a model reaching Account through `prefix`, e.g. "account__")."""
+    from kamcrm.customers.models import AccountTeamMember
+
+    r = reach(user, action)
+    if r.everything:
+        return Q()
+    if not r.owner_ids:
+        return Q(pk__in=[])
+    q = Q(**{f"{prefix}owner_id__in": sorted(r.owner_ids)})
+    if r.unit_paths:
+        q |= Q(**{f"{prefix}owner_unit_id__in": _unit_ids_under(r.unit_paths)})
+    if r.region_paths:
+        q |= Q(**{f"{prefix}region_id__in": _unit_ids_under(r.region_paths)})
+    today = timezone.localdate()
+    team = AccountTeamMember.objects.filter(
+        account_id=OuterRef(f"{prefix[:-2]}_id" if prefix else "pk"), user_id=user.pk
+    ).filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today), Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+    if action == EDIT:
+        team = team.filter(access=Access.EDIT)
+    q |= Exists(team)
+    return q
+
+
+def visible(qs: QuerySet, user: User, action: str = VIEW) -> QuerySet:
+    """Scope any queryset of a model that declares ACCOUNT_PATH to what `user` may see (or edit)."""
+    prefix = getattr(qs.model, "ACCOUNT_PATH", None)
+    if prefix is None:
+        raise TypeError(f"{qs.model.__name__} declares no ACCOUNT_PATH; it cannot be scoped")
+    return qs.filter(account_q(user, action, prefix=prefix))
+
+
+def get_visible_or_404(qs: QuerySet, user: User, action: str = VIEW, **lookup):
+    """A detail read (or the lock before a write): 404 rather than 403, so ids do not leak."""
+    obj = visible(qs, user, action).filter(**lookup).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def can(user: User, obj, action: str = VIEW) -> bool:
+    return visible(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
