@@ -1,7 +1,12 @@
+"""Top-level routes: each app mounts its own urls.py; the API lives under /api/v1/."""
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("kamcrm.core.urls")),
+    path("accounts/", include("kamcrm.customers.urls")),
+    path("org/", include("kamcrm.org.urls")),
+    path("api/v1/", include("kamcrm.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

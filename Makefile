@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they call.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export KAMCRM_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: run test setup assets messages lint clean
+
+$(PY_STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: $(NODE_STAMP) $(PY_STAMP)
+	$(PY) scripts/vendor_assets.py
+
+# Compiled catalogues are committed; recompile when gettext is on the machine.
+messages: $(PY_STAMP)
+	@if command -v msgfmt >/dev/null; then cd kamcrm && ../$(PY) ../manage.py compilemessages -v0; fi
+
+setup: $(PY_STAMP) assets messages
+
+run: setup
+	KAMCRM_DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	KAMCRM_DEBUG=1 $(PY) manage.py demo --if-empty
+	KAMCRM_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+test: setup
+	$(PY) scripts/run_tests.py
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check kamcrm scripts bench
+
+clean:
+	rm -rf $(VENV) node_modules kamcrm/static/vendor staticfiles

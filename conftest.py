@@ -1,0 +1,123 @@
+"""Shared test set-up: the database each run uses, personas in a small organisation, and a browser.
+
+Personas (as healthchecks' Alice, Bob and Charlie), all with password PASSWORD:
+  company HQ ─ branch East (region) ─ Sales East (department, head: dept_head) ─ Team E1 (manager, rep, peer)
+             │                     └ Marketing East (marketing)
+             ├ branch West (region) ─ Sales West (department) ─ Team W1 (outsider)
+             │                     └ Service West (service)
+             └ Partners (partner)
+  exec (executive) and bizmgmt (business management) and admin (administrator) sit at HQ.
+  rep owns account `acct`; outsider owns `other`.
+"""
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+
+PASSWORD = "Kam-crm-test-2026"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing cost matters in production, not in tests that create a dozen users each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    vendor = "PostgreSQL" if "postgresql" in db["ENGINE"] else "SQLite"
+    return f"kamcrm: database = {vendor} ({db.get('HOST') or db['NAME']})"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from django.conf import settings
+
+    vendor = "PostgreSQL" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "SQLite"
+    terminalreporter.write_line(f"kamcrm: this run used {vendor}")
+
+
+@pytest.fixture
+def org(db):
+    from kamcrm.customers import services as customer_services
+    from kamcrm.org import services as org_services
+    from kamcrm.org.choices import Role, UnitKind
+
+    u = org_services.org_unit_create
+    hq = u(name="总部", code="HQ", kind=UnitKind.COMPANY)
+    east = u(name="华东分公司", code="EAST", kind=UnitKind.BRANCH, parent=hq)
+    sales_east = u(name="华东销售部", code="EAST-SALES", kind=UnitKind.DEPARTMENT, parent=east)
+    team_e1 = u(name="华东一组", code="EAST-T1", kind=UnitKind.TEAM, parent=sales_east)
+    mkt_east = u(name="华东市场部", code="EAST-MKT", kind=UnitKind.DEPARTMENT, parent=east)
+    west = u(name="西部分公司", code="WEST", kind=UnitKind.BRANCH, parent=hq)
+    sales_west = u(name="西部销售部", code="WEST-SALES", kind=UnitKind.DEPARTMENT, parent=west)
+    team_w1 = u(name="西部一组", code="WEST-T1", kind=UnitKind.TEAM, parent=sales_west)
+    svc_west = u(name="西部客服部", code="WEST-SVC", kind=UnitKind.DEPARTMENT, parent=west)
+    partners = u(name="合作伙伴", code="PARTNERS", kind=UnitKind.DEPARTMENT, parent=hq)
+
+    def person(username, role, unit, manager=None, **extra):
+        return org_services.user_create(username=username, password=PASSWORD, role=role, unit=unit,
+                                        manager=manager, display_name=username, **extra)
+
+    admin = person("admin", Role.ADMINISTRATOR, hq, is_staff=True, is_superuser=True)
+    exec_ = person("exec", Role.EXECUTIVE, hq)
+    bizmgmt = person("bizmgmt", Role.BUSINESS_MANAGEMENT, hq)
+    dept_head = person("dept_head", Role.DEPARTMENT_HEAD, sales_east, manager=exec_)
+    org_services.org_unit_update(unit=sales_east, data={"head": dept_head})
+    manager = person("manager", Role.SALES_MANAGER, team_e1, manager=dept_head)
+    rep = person("rep", Role.ACCOUNT_MANAGER, team_e1, manager=manager)
+    peer = person("peer", Role.ACCOUNT_MANAGER, team_e1, manager=manager)
+    outsider = person("outsider", Role.ACCOUNT_MANAGER, team_w1)
+    marketing = person("marketing", Role.MARKETING, mkt_east)
+    service = person("service", Role.SERVICE, svc_west)
+    partner = person("partner", Role.PARTNER_USER, partners)
+
+    acct = customer_services.account_create(name="上海浦江制造有限公司", short_name="浦江制造", region=east,
+                                            owner=rep, tier="key", industry="manufacturing",
+                                            credit_code="91310000MA1FL0XQ04")
+    other = customer_services.account_create(name="成都天府物流集团", short_name="天府物流", region=west,
+                                             owner=outsider, tier="strategic", industry="transport")
+    return SimpleNamespace(**locals())
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a persona in: client_for(org.rep)."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    def make(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api
+
+    return make
+
+
+@pytest.fixture
+def chromium_path():
+    path = os.environ.get("KAMCRM_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(path):
+        if os.environ.get("KAMCRM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests require Debian's chromium at {path}")
+        pytest.skip(f"SKIPPED browser test: no chromium at {path} (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def db_vendor(db):
+    return connection.vendor
