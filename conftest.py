@@ -25,6 +25,10 @@ def pytest_configure(config):
 
     # Hashing cost matters in production, not in tests that create a dozen users each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The suite runs with production settings (DEBUG off) but over plain HTTP on 127.0.0.1.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
 
 
 def pytest_report_header(config):

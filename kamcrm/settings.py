@@ -129,6 +129,7 @@ CURRENCY = "CNY"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("KAMCRM_STATIC_ROOT", PROJECT_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
@@ -160,31 +161,44 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["KAMCRM_REDIS_URL"]}
 }
 
+# API v1 (kamcrm/api). JSON only: the browsable renderer would draw unbounded pickers (every
+# account in a <select>) and needs inline scripts the CSP forbids; /api/v1/docs/ is the
+# interactive page. Lists sort with `?sort=` over keyset pages, so there is no OrderingFilter.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so that an anonymous request gets 401 with `WWW-Authenticate: Token`.
+        "kamcrm.api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kamcrm.api.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kamcrm.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "NON_FIELD_ERRORS_KEY": "__all__",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_RATES": {"auth_token": os.environ.get("KAMCRM_API_TOKEN_RATE", "10/minute")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "kamcrm API",
-    "DESCRIPTION": "Key-account CRM REST API, version 1.",
+    "DESCRIPTION": (
+        "Key-account CRM REST API, version 1. Authenticate with a session (and CSRF token) or with "
+        "`Authorization: Token <key>` from `POST /api/v1/auth/token/`. Lists are keyset pages "
+        "(`next`/`previous` links, `?page_size=`, `?sort=`); errors are "
+        "`{\"detail\": ..., \"errors\": {field: [messages]}}`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No call to swagger.io's online validator: the doc page works offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -1,2 +1,26 @@
-# STUB: replaced by the API work.
-urlpatterns: list = []
+"""API v1, mounted at /api/v1/ (namespace "api"): one ViewSet per model, plus auth, schema and docs."""
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+import kamcrm.core.api.schema  # noqa: F401  (registers the OpenAPI extensions)
+from kamcrm.api.views import ApiDocsView, ApiSchemaView, TokenObtainView
+from kamcrm.core.api.views import AttributeDefinitionViewSet
+from kamcrm.customers.api.views import AccountTeamMemberViewSet, AccountViewSet, ContactViewSet
+from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("org-units", OrgUnitViewSet, basename="orgunit")
+router.register("users", UserViewSet, basename="user")
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("account-teams", AccountTeamMemberViewSet, basename="accountteammember")
+router.register("attribute-definitions", AttributeDefinitionViewSet, basename="attributedefinition")
+
+urlpatterns = [
+    path("auth/token/", TokenObtainView.as_view(), name="token_obtain"),
+    path("schema/", ApiSchemaView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(), name="docs"),
+    *router.urls,
+]

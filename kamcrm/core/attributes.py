@@ -7,7 +7,8 @@ as booleans, multi-choices as lists of strings.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+import json
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,14 @@ from kamcrm.core.models import AttributeDefinition, AttributeType
 
 TRUE_WORDS = {"true", "1", "yes", "y", "是", "真"}
 FALSE_WORDS = {"false", "0", "no", "n", "否", "假"}
+
+
+def _plain(number: Decimal) -> str:
+    """One spelling per value, without rounding: "1.50" and "1.5" -> "1.5", "1E+3" -> "1000", "-0" -> "0"."""
+    if number.is_zero():
+        return "0"
+    exact = number.normalize(Context(prec=max(1, len(number.as_tuple().digits))))
+    return format(exact, "f")
 
 
 def definitions_for(entity: str) -> list[AttributeDefinition]:
@@ -43,13 +52,16 @@ def coerce_value(defn: AttributeDefinition, raw: Any) -> Any:
             raise ValueError(_("“%(v)s” is not a number") % {"v": raw}) from None
         if not number.is_finite():
             raise ValueError(_("a finite number is required"))
+        # Magnitudes from 1e-20 up to (not including) 1e20: int() of "1e9999999" would hold a worker for minutes.
+        if not number.is_zero() and not -20 <= number.adjusted() < 20:
+            raise ValueError(_("“%(v)s” is out of range") % {"v": raw})
         if t == AttributeType.NUMBER and number != number.to_integral_value():
             raise ValueError(_("a whole number is required"))
         if defn.min_value is not None and number < defn.min_value:
-            raise ValueError(_("must be at least %(v)s") % {"v": defn.min_value.normalize()})
+            raise ValueError(_("must be at least %(v)s") % {"v": _plain(defn.min_value)})
         if defn.max_value is not None and number > defn.max_value:
-            raise ValueError(_("must be at most %(v)s") % {"v": defn.max_value.normalize()})
-        return int(number) if t == AttributeType.NUMBER else str(number)
+            raise ValueError(_("must be at most %(v)s") % {"v": _plain(defn.max_value)})
+        return int(number) if t == AttributeType.NUMBER else _plain(number)
     if t == AttributeType.DATE:
         if isinstance(raw, dt.datetime):
             return raw.date().isoformat()
@@ -89,8 +101,12 @@ def clean_attributes(entity: str, values: dict[str, Any] | None, *, partial_base
 
     `partial_base` holds the values already stored, for updates that send only some keys.
     """
+    if values is not None and not isinstance(values, dict):
+        raise ValidationError({"attributes": [_("Custom attributes must be given as key: value pairs.")]})
     defs = {d.key: d for d in (definitions if definitions is not None else definitions_for(entity))}
-    merged = dict(partial_base or {})
+    # Stored values of attributes an administrator has since removed are dropped, not refused.
+    base = partial_base if isinstance(partial_base, dict) else {}
+    merged = {k: v for k, v in base.items() if k in defs}
     merged.update(values or {})
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
@@ -114,6 +130,19 @@ def clean_attributes(entity: str, values: dict[str, Any] | None, *, partial_base
     return cleaned
 
 
+def json_array_has(field: str, item: str) -> Q:
+    """Rows whose JSON array at `field` holds the string `item` as a whole element, on SQLite and PostgreSQL.
+
+    Matches the quoted element inside the array's JSON text, so "云" does not match "云服务".
+    PostgreSQL renders jsonb text unescaped; SQLite keeps the stored text, which Django writes
+    ASCII-escaped ("\\u4e91"), so both spellings are tried.
+    """
+    q = Q()
+    for spelling in dict.fromkeys([json.dumps(item), json.dumps(item, ensure_ascii=False)]):
+        q |= Q(**{f"{field}__icontains": spelling})
+    return q
+
+
 def attribute_filter(defn: AttributeDefinition, raw: str, *, prefix: str = "") -> Q:
     """A Q filtering on one attribute, portable between SQLite and PostgreSQL."""
     field = f"{prefix}attributes__{defn.key}"
@@ -121,8 +150,7 @@ def attribute_filter(defn: AttributeDefinition, raw: str, *, prefix: str = "") -
         value = coerce_value(defn, raw)
         q = Q()
         for item in value or []:
-            # Stored as a JSON array; match the quoted element inside its JSON text.
-            q &= Q(**{f"{field}__icontains": f'"{item}"'})
+            q &= json_array_has(field, item)
         return q
     value = coerce_value(defn, raw)
     if value is None:

@@ -60,8 +60,10 @@ def _after(order: list[str], values: list[Any], model) -> Q:
         name = spec.lstrip("-")
         try:
             value = model._meta.get_field(name).to_python(raw)
-        except ValidationError:
+        except (ValidationError, TypeError, ValueError):  # a tampered cursor: a list, a number for a date...
             raise ValidationError({"cursor": "Invalid cursor."}) from None
+        if value is None:  # sort keys are never null
+            raise ValidationError({"cursor": "Invalid cursor."})
         keys.append((name, "lt" if spec.startswith("-") else "gt", value))
     tail = Q(pk__in=[])
     for i, (name, op, value) in enumerate(keys):

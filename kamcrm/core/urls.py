@@ -1,12 +1,14 @@
-# STUB: replaced by the UI work (home, login, logout, search, search_suggest, attribute definitions).
+"""The UI shell: home, login/logout, global search and the user lookup for pickers."""
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
 from django.urls import path
 
+from kamcrm.core import views
+
 urlpatterns = [
-    path("", lambda r: HttpResponse("home"), name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("search/", lambda r: HttpResponse("search"), name="search"),
-    path("search/suggest/", lambda r: HttpResponse(""), name="search_suggest"),
+    path("search/", views.search, name="search"),
+    path("search/suggest/", views.search_suggest, name="search_suggest"),
+    path("users/lookup/", views.user_lookup, name="user_lookup"),
 ]

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from kamcrm.core.attributes import attribute_filter
+from kamcrm.core.attributes import attribute_filter, json_array_has
 from kamcrm.core.models import AttributeDefinition
 from kamcrm.customers.choices import AccountStatus, DecisionRole, Industry, Tier
 from kamcrm.customers.models import Account, Contact
@@ -84,8 +84,8 @@ class AccountFilterSet(AttributeFilterMixin, django_filters.FilterSet):
         return queryset.filter(has_children) if value else queryset.exclude(has_children)
 
     def filter_tag(self, queryset, name, value):
-        # Tags are a JSON list; match the quoted element in its JSON text (portable to SQLite).
-        return queryset.filter(tags__icontains=f'"{value.strip()}"') if value.strip() else queryset
+        # Tags are a JSON list; match the whole element (portable to SQLite, see json_array_has).
+        return queryset.filter(json_array_has("tags", value.strip())) if value.strip() else queryset
 
 
 class ContactFilterSet(AttributeFilterMixin, django_filters.FilterSet):

@@ -152,3 +152,91 @@ def timeline_kind_counts(*, account: Account) -> dict[str, int]:
     return dict(TimelineEvent.objects.filter(account=account).values_list("kind").annotate(n=Count("id")).order_by())
 
 
+# ---- reads for the UI shell and the account 360 page ---------------------------------------------
+
+
+@dataclass
+class TierCount:
+    tier: str
+    label: str
+    count: int
+    capped: bool
+
+
+@dataclass
+class Dashboard:
+    by_tier: list[TierCount]
+    total: int
+    total_capped: bool
+    my_accounts: list[Account]
+    my_count: int
+    my_capped: bool
+    recent: list[TimelineEvent]
+
+
+def account_dashboard(*, user: User, mine_limit: int = 10, recent_limit: int = 10, recent_days: int = 30) -> Dashboard:
+    """The home page's numbers: bounded counts by tier, the user's own accounts and recent timeline
+    events on visible accounts. A fixed number of queries, whatever the data's size."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kamcrm.core.pagination import bounded_count
+    from kamcrm.customers.choices import Tier
+
+    base = visible(Account.objects.all(), user)
+    by_tier = [TierCount(value, str(label), *bounded_count(base.filter(tier=value))) for value, label in Tier.choices]
+    total, total_capped = bounded_count(base)
+    mine = base.filter(owner=user)
+    my_accounts = list(mine.select_related("region").order_by("name", "id")[:mine_limit])
+    my_count, my_capped = bounded_count(mine)
+    since = timezone.now() - dt.timedelta(days=recent_days)
+    recent = list(
+        TimelineEvent.objects.filter(account_id__in=base.values("pk"), occurred_at__gte=since)
+        .select_related("account", "actor").order_by("-occurred_at", "-id")[:recent_limit]
+    )
+    return Dashboard(by_tier, total, total_capped, my_accounts, my_count, my_capped, recent)
+
+
+def account_contacts(*, account: Account, limit: int = 20) -> tuple[list[Contact], int, bool]:
+    """The first `limit` contacts of an account the caller already holds (visible), and a bounded count."""
+    from kamcrm.core.pagination import bounded_count
+
+    qs = Contact.objects.filter(account=account)
+    return list(qs.order_by("-is_primary", "name", "id")[:limit]), *bounded_count(qs)
+
+
+def account_has_subsidiaries(*, account: Account) -> bool:
+    return Account.objects.filter(parent_id=account.pk).exists()
+
+
+def account_history(*, account: Account, cursor: str | None = None, page_size: int = 20) -> Page:
+    """The audit entries of an account and of every record hanging off it (contacts, team, interactions)."""
+    qs = ObjectChange.objects.filter(account_id=account.pk).select_related("actor", "content_type")
+    return keyset_page(qs, order=["-id"], cursor=cursor, page_size=page_size)
+
+
+def contact_get(*, user: User, pk: int, action: str = VIEW) -> Contact:
+    """A contact is visible (editable) exactly when its account is."""
+    return get_visible_or_404(Contact.objects.select_related("account", "account__owner"), user, action, pk=pk)
+
+
+def team_member_get(*, user: User, pk: int, action: str = VIEW) -> AccountTeamMember:
+    return get_visible_or_404(AccountTeamMember.objects.select_related("account", "user"), user, action, pk=pk)
+
+
+def user_lookup(*, q: str, limit: int = 20) -> list[User]:
+    """Active users for pickers: a prefix match on the (indexed, unique) username or a match inside the
+    display name, at most `limit` rows in username order, so 50k users cost what 50 cost."""
+    from django.db.models import Q
+
+    q = q.strip()
+    qs = User.objects.filter(is_active=True).select_related("unit")
+    if q:
+        qs = qs.filter(Q(username__startswith=q) | Q(username__startswith=q.lower()) | Q(display_name__icontains=q))
+    return list(qs.order_by("username")[:limit])
+
+
+def account_lookup(*, user: User, q: str, limit: int = 20) -> list[Account]:
+    """Visible accounts by name, short name or credit code, for pickers."""
+    return list(account_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])

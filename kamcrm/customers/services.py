@@ -40,16 +40,59 @@ def _normalise_account(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_parent(account: Account, parent: Account | None) -> None:
-    """A group hierarchy is a tree: no account may become its own ancestor."""
+    """A group hierarchy is a tree: no account may become its own ancestor.
+
+    The chain is read from the database (one query per level), not from cached instances, which may be stale.
+    """
     seen: set[int] = set()
-    current = parent
-    while current is not None:
-        if account.pk and current.pk == account.pk:
+    current_id = parent.pk if parent is not None else None
+    while current_id is not None:
+        if account.pk and current_id == account.pk:
             raise ValidationError({"parent": _("An account cannot be a subsidiary of itself or of its own subsidiary.")})
-        if current.pk in seen:
+        if current_id in seen:
             break
-        seen.add(current.pk)
-        current = current.parent
+        seen.add(current_id)
+        current_id = Account.objects.filter(pk=current_id).values_list("parent_id", flat=True).first()
+
+
+def _check_unique(model, instance, data: dict[str, Any]) -> None:
+    """Name the field when a unique constraint would refuse the row (full_clean() reports it as "__all__").
+
+    `data` holds the values about to be written; `instance` is the row (unsaved on create).
+    """
+    def value(name):
+        return data[name] if name in data else getattr(instance, name)
+
+    others = model.objects.exclude(pk=instance.pk) if instance.pk else model.objects.all()
+    errors = {}
+    if "credit_code" in data and value("credit_code") and others.filter(credit_code=value("credit_code")).exists():
+        errors["credit_code"] = [_("Another account already has this unified social credit code.")]
+    if ("external_id" in data or "source_system" in data) and value("external_id") and others.filter(
+            source_system=value("source_system") or "", external_id=value("external_id")).exists():
+        errors["external_id"] = [_("Another record of this source system already has this external id.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _field_value(model, name: str, value: Any) -> Any:
+    """`value` as the field holds it, or None when it is not valid (full_clean() then names the field)."""
+    try:
+        return model._meta.get_field(name).to_python(value)
+    except ValidationError:
+        return None
+
+
+def _check_strength(data: dict[str, Any]) -> None:
+    strength = _field_value(Contact, "relationship_strength", data.get("relationship_strength"))
+    if strength is not None and not 1 <= strength <= 5:
+        raise ValidationError({"relationship_strength": _("Relationship strength is from 1 (cold) to 5 (trusted).")})
+
+
+def _check_validity(member: AccountTeamMember, data: dict[str, Any]) -> None:
+    valid_from = _field_value(AccountTeamMember, "valid_from", data.get("valid_from", member.valid_from))
+    valid_to = _field_value(AccountTeamMember, "valid_to", data.get("valid_to", member.valid_to))
+    if valid_from and valid_to and valid_to < valid_from:
+        raise ValidationError({"valid_to": _("The end of the membership cannot be before its start.")})
 
 
 def _check_owner(owner: User | None) -> None:
@@ -63,6 +106,7 @@ def account_create(*, by: User | None = None, **data: Any) -> Account:
     data["attributes"] = clean_attributes("account", data.get("attributes"))
     account = Account(**data)
     _check_owner(account.owner if account.owner_id else None)
+    _check_unique(Account, account, data)
     if account.owner_id:
         account.owner_unit_id = account.owner.unit_id
     account.full_clean(exclude=["owner_unit"] if not account.owner_id else None)
@@ -74,9 +118,11 @@ def account_create(*, by: User | None = None, **data: Any) -> Account:
 def account_update(*, account: Account, data: dict[str, Any], by: User | None = None) -> Account:
     data = _normalise_account(data)
     if "attributes" in data:
-        data["attributes"] = clean_attributes("account", data["attributes"])
+        # Only the attributes sent change; one sent empty is cleared.
+        data["attributes"] = clean_attributes("account", data["attributes"], partial_base=account.attributes)
     if "parent" in data:
         _check_parent(account, data["parent"])
+    _check_unique(Account, account, data)
     if data.get("owner") is not None and data["owner"].pk != account.owner_id:
         _check_owner(data["owner"])
         data["owner_unit"] = data["owner"].unit
@@ -97,13 +143,15 @@ def account_upsert(*, source_system: str, external_id: str, data: dict[str, Any]
     existing = Account.objects.select_for_update().filter(source_system=source_system, external_id=external_id).first()
     if existing:
         return account_update(account=existing, data=data, by=by), False
-    return account_create(by=by, source_system=source_system, external_id=external_id, **data), True
+    return account_create(by=by, **{**data, "source_system": source_system, "external_id": external_id}), True
 
 
 @transaction.atomic
 def contact_create(*, by: User | None = None, **data: Any) -> Contact:
     data["attributes"] = clean_attributes("contact", data.get("attributes"))
+    _check_strength(data)
     contact = Contact(**data)
+    _check_unique(Contact, contact, data)
     contact.full_clean()
     contact.save()
     return contact
@@ -112,7 +160,9 @@ def contact_create(*, by: User | None = None, **data: Any) -> Contact:
 @transaction.atomic
 def contact_update(*, contact: Contact, data: dict[str, Any], by: User | None = None) -> Contact:
     if "attributes" in data:
-        data = {**data, "attributes": clean_attributes("contact", data["attributes"])}
+        data = {**data, "attributes": clean_attributes("contact", data["attributes"], partial_base=contact.attributes)}
+    _check_strength(data)
+    _check_unique(Contact, contact, data)
     contact, _changed = model_update(instance=contact, fields=CONTACT_FIELDS, data=data)
     return contact
 
@@ -122,7 +172,7 @@ def contact_upsert(*, source_system: str, external_id: str, data: dict[str, Any]
     existing = Contact.objects.select_for_update().filter(source_system=source_system, external_id=external_id).first()
     if existing:
         return contact_update(contact=existing, data=data, by=by), False
-    return contact_create(by=by, source_system=source_system, external_id=external_id, **data), True
+    return contact_create(by=by, **{**data, "source_system": source_system, "external_id": external_id}), True
 
 
 @transaction.atomic
@@ -135,6 +185,7 @@ def team_member_add(*, account: Account, user: User, by: User | None = None, **d
     if AccountTeamMember.objects.filter(account=account, user=user).exists():
         raise ValidationError({"user": _("%(user)s is already on this account's team.") % {"user": user}})
     member = AccountTeamMember(account=account, user=user, **data)
+    _check_validity(member, {})
     member.full_clean()
     member.save()
     return member
@@ -142,6 +193,7 @@ def team_member_add(*, account: Account, user: User, by: User | None = None, **d
 
 @transaction.atomic
 def team_member_update(*, member: AccountTeamMember, data: dict[str, Any], by: User | None = None) -> AccountTeamMember:
+    _check_validity(member, data)
     member, _changed = model_update(instance=member, fields=TEAM_FIELDS, data=data)
     return member
 

@@ -135,3 +135,106 @@ def get_visible_or_404(qs: QuerySet, user: User, action: str = VIEW, **lookup):
 
 def can(user: User, obj, action: str = VIEW) -> bool:
     return visible(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads of the organisation itself (tree, people, sharing rules). Everyone logged in may read
+# the organisation; only administrators may change it (`is_administrator`).
+# ---------------------------------------------------------------------------------------------
+
+USER_SORTS: dict[str, list[str]] = {
+    "username": ["username", "id"],
+    "-username": ["-username", "-id"],
+    "display_name": ["display_name", "id"],
+    "-display_name": ["-display_name", "-id"],
+}
+
+
+def is_administrator(user) -> bool:
+    """May this user maintain the organisation, sharing rules, custom attributes and imports?"""
+    from kamcrm.org.choices import Role
+
+    return bool(user and user.is_authenticated and user.is_active
+                and (user.is_superuser or getattr(user, "role", None) == Role.ADMINISTRATOR))
+
+
+def unit_tree() -> QuerySet[OrgUnit]:
+    """The whole tree in display order, with head and member count, in one query."""
+    from django.db.models import Count
+
+    return OrgUnit.objects.select_related("head").annotate(member_count=Count("members")).order_by("path")
+
+
+def unit_get(*, pk: int) -> OrgUnit:
+    unit = OrgUnit.objects.select_related("parent", "head").filter(pk=pk).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def unit_ancestors(*, unit: OrgUnit) -> list[OrgUnit]:
+    """The units above `unit`, root first, in one query (their ids are the segments of its path)."""
+    ids = [int(seg) for seg in unit.path.split(".") if seg][:-1]
+    if not ids:
+        return []
+    return list(OrgUnit.objects.filter(pk__in=ids).order_by("path"))
+
+
+def unit_children(*, unit: OrgUnit) -> QuerySet[OrgUnit]:
+    return unit_tree().filter(parent=unit)
+
+
+def unit_members(*, unit: OrgUnit, limit: int = 200) -> list[User]:
+    return list(User.objects.filter(unit=unit).select_related("manager").order_by("display_name", "username", "id")[:limit])
+
+
+def user_queryset(*, filters: dict | None = None) -> QuerySet[User]:
+    """People filtered by q (username, display name, email), unit (its subtree), role and active."""
+    filters = filters or {}
+    qs = User.objects.select_related("unit", "manager")
+    q = (filters.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(email__icontains=q))
+    unit = filters.get("unit")
+    if unit is not None:
+        qs = qs.filter(unit__path__startswith=unit.path)
+    if filters.get("role"):
+        qs = qs.filter(role=filters["role"])
+    active = filters.get("active")
+    if active in (True, False):
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def user_list(*, filters: dict | None = None, sort: str = "username", cursor: str | None = None,
+              page_size: int = 50):
+    from django.core.exceptions import ValidationError
+
+    from kamcrm.core.pagination import keyset_page
+
+    order = USER_SORTS.get(sort)
+    if order is None:
+        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(USER_SORTS)}."]})
+    return keyset_page(user_queryset(filters=filters), order=order, cursor=cursor, page_size=page_size)
+
+
+def user_get(*, pk: int) -> User:
+    user = User.objects.select_related("unit", "manager").filter(pk=pk).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def user_reports(*, user: User, limit: int = 200) -> list[User]:
+    return list(User.objects.filter(manager=user).select_related("unit").order_by("display_name", "username", "id")[:limit])
+
+
+def sharing_rule_list() -> QuerySet[SharingRule]:
+    return SharingRule.objects.select_related("source_unit", "target_unit").order_by("name", "id")
+
+
+def sharing_rule_get(*, pk: int) -> SharingRule:
+    rule = sharing_rule_list().filter(pk=pk).first()
+    if rule is None:
+        raise Http404
+    return rule

@@ -11,15 +11,24 @@
     root.querySelectorAll("select[data-search-url]").forEach(function (el) {
       if (el.tomselect) { return; }
       var url = el.dataset.searchUrl;
-      new TomSelect(el, {
+      var matched = {};  // ids the server returned for the latest query: it does the matching, not the browser
+      var picker = new TomSelect(el, {
         valueField: "id", labelField: "text", searchField: "text", maxOptions: 50, preload: false,
+        score: function () { return function (item) { return matched[String(item.id)] ? 1 : 0; }; },
         load: function (query, callback) {
+          var self = this;
           fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(query), {credentials: "same-origin"})
             .then(function (r) { return r.json(); })
-            .then(function (data) { callback(data.results); })
+            .then(function (data) {
+              matched = {};
+              data.results.forEach(function (row) { matched[String(row.id)] = true; });
+              self.clearOptions();
+              callback(data.results);
+            })
             .catch(function () { callback(); });
         }
       });
+      picker.canLoad = function (query) { return !!query; };  // ask again rather than answer from a stale cache
     });
     root.querySelectorAll("select.js-choices").forEach(function (el) {
       if (!el.tomselect) { new TomSelect(el, {plugins: el.multiple ? ["remove_button"] : []}); }
