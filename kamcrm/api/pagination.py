@@ -6,6 +6,7 @@ that already returns a `kamcrm.core.pagination.Page` render it with `page_respon
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -24,9 +25,9 @@ def page_size_from(request, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX
     try:
         size = int(raw)
     except ValueError:
-        raise ValidationError({"page_size": ["A whole number is required."]}) from None
+        raise ValidationError({"page_size": [_("A whole number is required.")]}) from None
     if size < 1:
-        raise ValidationError({"page_size": ["Must be at least 1."]})
+        raise ValidationError({"page_size": [_("Must be at least 1.")]})
     return min(size, maximum)
 
 
@@ -53,7 +54,8 @@ class KeysetPagination(BasePagination):
         sorts = getattr(view, "keyset_sorts", None) or {}
         if sort:
             if sort not in sorts:
-                raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(sorts) or '(none)'}."]})
+                raise ValidationError({"sort": [_("Unknown sort “%(sort)s”; use one of: %(choices)s.")
+                                           % {"sort": sort, "choices": ", ".join(sorts) or _("(none)")}]})
             order = sorts[sort]
         self.request = request
         self.page = keyset_page(queryset, order=order, cursor=request.query_params.get("cursor"), page_size=size)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 COUNT_BOUND = 10_000
 
@@ -46,7 +47,7 @@ def _decode(cursor: str) -> tuple[list[Any], str]:
             raise ValueError
         return values, direction
     except Exception:
-        raise ValidationError({"cursor": "Invalid cursor."}) from None
+        raise ValidationError({"cursor": _("Invalid cursor.")}) from None
 
 
 def _after(order: list[str], values: list[Any], model) -> Q:
@@ -61,9 +62,9 @@ def _after(order: list[str], values: list[Any], model) -> Q:
         try:
             value = model._meta.get_field(name).to_python(raw)
         except (ValidationError, TypeError, ValueError):  # a tampered cursor: a list, a number for a date...
-            raise ValidationError({"cursor": "Invalid cursor."}) from None
+            raise ValidationError({"cursor": _("Invalid cursor.")}) from None
         if value is None:  # sort keys are never null
-            raise ValidationError({"cursor": "Invalid cursor."})
+            raise ValidationError({"cursor": _("Invalid cursor.")})
         keys.append((name, "lt" if spec.startswith("-") else "gt", value))
     tail = Q(pk__in=[])
     for i, (name, op, value) in enumerate(keys):
@@ -93,7 +94,7 @@ def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None = None, pa
     if cursor:
         values, direction = _decode(cursor)
         if len(values) != len(order):
-            raise ValidationError({"cursor": "Invalid cursor."})
+            raise ValidationError({"cursor": _("Invalid cursor.")})
         if direction == "n":
             rows = list(qs.filter(_after(order, values, model)).order_by(*order)[: page_size + 1])
             has_more = len(rows) > page_size

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext
 
 from kamcrm.audit.models import ObjectChange, TimelineEvent
 from kamcrm.core.pagination import Page, keyset_page
@@ -40,7 +41,8 @@ def account_list(*, user: User, filters: dict[str, Any] | None = None, sort: str
                  cursor: str | None = None, page_size: int = 50) -> Page:
     order = ACCOUNT_SORTS.get(sort)
     if order is None:
-        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(ACCOUNT_SORTS)}."]})
+        raise ValidationError({"sort": [gettext("Unknown sort “%(sort)s”; use one of: %(choices)s.")
+                                      % {"sort": sort, "choices": ", ".join(ACCOUNT_SORTS)}]})
     return keyset_page(account_queryset(user=user, filters=filters), order=order, cursor=cursor, page_size=page_size)
 
 
@@ -57,7 +59,8 @@ def contact_list(*, user: User, filters: dict[str, Any] | None = None, sort: str
                  cursor: str | None = None, page_size: int = 50) -> Page:
     order = CONTACT_SORTS.get(sort)
     if order is None:
-        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(CONTACT_SORTS)}."]})
+        raise ValidationError({"sort": [gettext("Unknown sort “%(sort)s”; use one of: %(choices)s.")
+                                      % {"sort": sort, "choices": ", ".join(CONTACT_SORTS)}]})
     return keyset_page(contact_queryset(user=user, filters=filters), order=order, cursor=cursor, page_size=page_size)
 
 

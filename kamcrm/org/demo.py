@@ -130,7 +130,7 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def demo_password_hash(seed: int) -> str:
     """One hash (fixed salt derived from the seed) for every demo user: hashing once keeps the build
-    fast, and a fixed salt keeps two builds identical. Logging in re-hashes with a fresh salt."""
+    fast, and a fixed salt keeps two builds identical. Demo passwords are public anyway."""
     salt = hashlib.sha256(f"kamcrm-demo-salt:{seed}".encode()).hexdigest()[:24]
     return make_password(DEMO_PASSWORD, salt=salt)
 

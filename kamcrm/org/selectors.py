@@ -21,6 +21,7 @@ from operator import or_
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kamcrm.org.choices import ROLE_SCOPES, Access, Scope
 from kamcrm.org.models import OrgUnit, SharingRule, User
@@ -214,7 +215,8 @@ def user_list(*, filters: dict | None = None, sort: str = "username", cursor: st
 
     order = USER_SORTS.get(sort)
     if order is None:
-        raise ValidationError({"sort": [f"Unknown sort “{sort}”; use one of {', '.join(USER_SORTS)}."]})
+        raise ValidationError({"sort": [_("Unknown sort “%(sort)s”; use one of: %(choices)s.")
+                                      % {"sort": sort, "choices": ", ".join(USER_SORTS)}]})
     return keyset_page(user_queryset(filters=filters), order=order, cursor=cursor, page_size=page_size)
 
 

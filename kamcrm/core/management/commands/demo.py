@@ -48,7 +48,10 @@ class Command(BaseCommand):
             # Stored texts (timeline summaries) are written in the product's default language.
             with change_context(channel=Channel.JOB, job_id="demo"), translation.override(settings.LANGUAGE_CODE):
                 build_org(seed=seed, progress=self.stdout.write)
-                build_customers(accounts=accounts, seed=seed, progress=self.stdout.write)
+                try:
+                    build_customers(accounts=accounts, seed=seed, progress=self.stdout.write)
+                except ValueError as exc:  # more accounts than the name generator can make distinct
+                    raise CommandError(str(exc)) from exc
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
         self._print_logins()
 
