@@ -25,6 +25,9 @@ def pytest_configure(config):
 
     # Hashing cost matters in production, not in tests that create a dozen users each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Messages asserted in tests are English unless a test asks for another language (the product's
+    # default is zh-hans; tests of Chinese pages send Accept-Language or the language cookie).
+    settings.LANGUAGE_CODE = "en"
     # The suite runs with production settings (DEBUG off) but over plain HTTP on 127.0.0.1.
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False

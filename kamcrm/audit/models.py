@@ -71,3 +71,14 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def display_summary(self) -> str:
+        """The summary in the active language. Audit events store "<model name>: <record>" in the
+        language of the request that wrote them, so the model name is read again here."""
+        if self.kind in ("field_change", "record_created") and self.content_type_id:
+            _stored, sep, record = self.summary.partition(": ")
+            model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+            if sep and model is not None:
+                return f"{model._meta.verbose_name}: {record}"
+        return self.summary

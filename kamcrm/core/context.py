@@ -11,6 +11,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class Channel:
     UI = "ui"
@@ -18,7 +20,7 @@ class Channel:
     IMPORT = "import"
     JOB = "job"
     SHELL = "shell"
-    CHOICES = [(UI, "UI"), (API, "API"), (IMPORT, "import"), (JOB, "job"), (SHELL, "shell")]
+    CHOICES = [(UI, _("UI")), (API, _("API")), (IMPORT, _("import")), (JOB, _("job")), (SHELL, _("shell"))]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Tier(models.TextChoices):
@@ -10,7 +11,7 @@ class Tier(models.TextChoices):
 
 class AccountStatus(models.TextChoices):
     PROSPECT = "prospect", _("prospect")
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("account status", "active")
     DORMANT = "dormant", _("dormant")
     CLOSED = "closed", _("closed")
 
@@ -34,7 +35,7 @@ class Industry(models.TextChoices):
 class DecisionRole(models.TextChoices):
     DECISION_MAKER = "decision_maker", _("decision maker")
     INFLUENCER = "influencer", _("influencer")
-    USER = "user", _("user")
+    USER = "user", pgettext_lazy("decision role", "user")
     GATEKEEPER = "gatekeeper", _("gatekeeper")
 
 

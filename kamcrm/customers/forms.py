@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamcrm.core.attributes import definitions_for
 from kamcrm.core.forms import (
@@ -203,7 +204,7 @@ class ContactFilterForm(TablerFormMixin, forms.Form):
 class ContactForm(TablerFormMixin, forms.Form):
     account = LookupChoiceField(Account.objects.all(), label=_("Account"), search_url=ACCOUNT_LOOKUP,
                                 label_from=account_label)
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100)
     title = forms.CharField(label=_("Title"), max_length=100, required=False)
     department = forms.CharField(label=_("Department"), max_length=100, required=False)
     mobile = forms.CharField(label=_("Mobile"), max_length=30, required=False)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamcrm.core.models import ExternalIdModel, TimeStampedModel
 from kamcrm.core.validators import validate_credit_code
@@ -75,12 +76,12 @@ class Contact(TimeStampedModel, ExternalIdModel):
     ACCOUNT_PATH = "account__"
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=30, blank=True)
     phone = models.CharField(_("office phone"), max_length=30, blank=True)
-    email = models.EmailField(_("email"), blank=True)
+    email = models.EmailField(pgettext_lazy("field", "email"), blank=True)
     decision_role = models.CharField(_("decision role"), max_length=20, choices=DecisionRole.choices, blank=True)
     relationship_strength = models.PositiveSmallIntegerField(
         _("relationship strength"), null=True, blank=True,

@@ -14,7 +14,7 @@ from kamcrm.core.attributes import clean_attributes
 from kamcrm.core.services import model_update
 from kamcrm.customers.models import Account, AccountTeamMember, Contact, Interaction
 from kamcrm.org.models import User
-from kamcrm.org.selectors import EDIT, get_visible_or_404
+from kamcrm.org.selectors import EDIT, get_visible_or_404, reach
 
 ACCOUNT_FIELDS = ["name", "short_name", "credit_code", "industry", "tier", "status", "region", "parent", "owner",
                   "tags", "address", "website", "phone", "description", "attributes", "source_system", "external_id"]
@@ -95,9 +95,27 @@ def _check_validity(member: AccountTeamMember, data: dict[str, Any]) -> None:
         raise ValidationError({"valid_to": _("The end of the membership cannot be before its start.")})
 
 
-def _check_owner(owner: User | None) -> None:
-    if owner is not None and not owner.unit_id:
+def owner_assignable(*, by: User, owner: User) -> bool:
+    """May `by` make `owner` an account's owner? Themself, anyone below them in the manager chain, or
+    anyone in a unit whose accounts they may edit; administrators anyone. Team and sharing grants do not count."""
+    if owner.pk == by.pk:
+        return True
+    r = reach(by, EDIT)
+    if r.everything or owner.pk in r.owner_ids:
+        return True
+    unit_path = owner.unit.path if owner.unit_id else ""
+    return bool(unit_path) and any(unit_path.startswith(p) for p in r.unit_paths)
+
+
+def _check_owner(owner: User | None, by: User | None = None) -> None:
+    if owner is None:
+        return
+    if not owner.unit_id:
         raise ValidationError({"owner": _("The account manager has no primary unit; assign one first.")})
+    # Writes by a person (UI, API) are bounded by their reach; imports and jobs pass by=None.
+    if by is not None and not owner_assignable(by=by, owner=owner):
+        raise ValidationError({"owner": _("The account manager must be you or someone whose accounts you may "
+                                          "edit (a person below you, or in the units you manage).")})
 
 
 @transaction.atomic
@@ -105,7 +123,7 @@ def account_create(*, by: User | None = None, **data: Any) -> Account:
     data = _normalise_account(data)
     data["attributes"] = clean_attributes("account", data.get("attributes"))
     account = Account(**data)
-    _check_owner(account.owner if account.owner_id else None)
+    _check_owner(account.owner if account.owner_id else None, by)
     _check_unique(Account, account, data)
     if account.owner_id:
         account.owner_unit_id = account.owner.unit_id
@@ -124,7 +142,7 @@ def account_update(*, account: Account, data: dict[str, Any], by: User | None = 
         _check_parent(account, data["parent"])
     _check_unique(Account, account, data)
     if data.get("owner") is not None and data["owner"].pk != account.owner_id:
-        _check_owner(data["owner"])
+        _check_owner(data["owner"], by)
         data["owner_unit"] = data["owner"].unit
     account, _changed = model_update(instance=account, fields=[*ACCOUNT_FIELDS, "owner_unit"], data=data)
     return account

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamcrm.core.models import AttributeDefinition, AttributeEntity, AttributeType
 from kamcrm.core.services import validation_error_dict
@@ -128,7 +129,7 @@ class OrgUnitForm(StyledFormMixin, forms.Form):
 class UserForm(StyledFormMixin, forms.Form):
     username = forms.CharField(label=_("username"), max_length=150)
     display_name = forms.CharField(label=_("display name"), max_length=100)
-    email = forms.EmailField(label=_("email"), required=False)
+    email = forms.EmailField(label=pgettext_lazy("field", "email"), required=False)
     phone = forms.CharField(label=_("phone"), max_length=30, required=False)
     unit = UnitChoiceField(label=_("primary unit"))
     manager = forms.ModelChoiceField(queryset=User.objects.all(), required=False)  # replaced in __init__

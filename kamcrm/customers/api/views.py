@@ -5,10 +5,8 @@ Access (docs/architecture.md, "Visibility"): every queryset is scoped by
 a write to a record they may see but not edit answers 403. Creating a contact or a team member
 needs edit access to its account.
 
-Who may own a new account (or become the owner of one): the user themself, anyone below them in
-the manager chain, or anyone whose unit lies in the subtree their role edits — the people whose
-accounts they could edit (`reach(user, EDIT)`); administrators may choose anyone. Team and
-sharing-rule grants are per account, not per person, so they do not widen this.
+Who may own a new account (or become the owner of one) is decided by the service
+(`customers.services.owner_assignable`), so the UI and the API apply the same rule.
 
 Updates set only the fields a body sends (PUT must still send the required ones; PATCH and the
 upsert of an existing record need not); custom `attributes` merge into the stored ones key by
@@ -59,9 +57,9 @@ from kamcrm.customers.services import (
     team_member_update,
 )
 from kamcrm.org.models import User
-from kamcrm.org.selectors import EDIT, can, get_visible_or_404, reach, visible
+from kamcrm.org.selectors import EDIT, can, get_visible_or_404, visible
 
-__all__ = ["AccountTeamMemberViewSet", "AccountViewSet", "ContactViewSet", "owner_allowed"]
+__all__ = ["AccountTeamMemberViewSet", "AccountViewSet", "ContactViewSet"]
 
 EXTERNAL_ID_PATH = r"by-external-id/(?P<source_system>[^/]+)/(?P<external_id>.+)"
 EXTERNAL_ID_PARAMS = [
@@ -72,23 +70,6 @@ EXTERNAL_ID_PARAMS = [
 ]
 ATTR_FILTER_NOTE = ("Custom attributes marked filterable are filtered with `attr_<key>=<value>` "
                     "(see /api/v1/attribute-definitions/).")
-
-
-def owner_allowed(user: User, owner: User) -> bool:
-    """May `user` make `owner` the owner of an account? (see the module docstring)."""
-    if owner.pk == user.pk:
-        return True
-    r = reach(user, EDIT)
-    if r.everything or owner.pk in r.owner_ids:
-        return True
-    unit_path = owner.unit.path if owner.unit_id else ""
-    return bool(unit_path) and any(unit_path.startswith(p) for p in r.unit_paths)
-
-
-def _check_owner(user: User, owner: User) -> None:
-    if not owner_allowed(user, owner):
-        raise ValidationError({"owner": [_("The account manager must be you or someone whose accounts you may "
-                                           "edit (a person below you, or in the units you manage).")]})
 
 
 def _merge_attributes(stored: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -156,15 +137,12 @@ class AccountViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         data = self.parse()
         data.setdefault("owner", request.user)
-        _check_owner(request.user, data["owner"])
         account = account_create(by=request.user, **data)
         return self.render(account, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         account = self.get_object_for_edit()
         data = self.parse(instance=account, partial=kwargs.get("partial", False))
-        if data.get("owner") is not None and data["owner"].pk != account.owner_id:
-            _check_owner(request.user, data["owner"])
         data = _merge_attributes(account.attributes, data)
         account = account_update_for(user=request.user, account_id=account.pk, data=data)
         return self.render(account)
@@ -187,10 +165,7 @@ class AccountViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
             _take_external_id(data, source_system, external_id)
             if existing is None:
                 data.setdefault("owner", request.user)
-                _check_owner(request.user, data["owner"])
             else:
-                if data.get("owner") is not None and data["owner"].pk != existing.owner_id:
-                    _check_owner(request.user, data["owner"])
                 data = _merge_attributes(existing.attributes, data)
             account, created = account_upsert(source_system=source_system, external_id=external_id, data=data,
                                               by=request.user)
