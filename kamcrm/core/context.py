@@ -30,6 +30,8 @@ class ChangeContext:
     actor: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     job_id: str = ""
+    # Per-request memo (e.g. the visibility reach): lives and dies with one request or job.
+    memo: dict = field(default_factory=dict)
 
     def current_actor(self):
         if self.actor is not None:

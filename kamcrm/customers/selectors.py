@@ -90,27 +90,33 @@ class GroupRollup:
 
 
 def group_rollup(*, user: User, account: Account, max_depth: int = 6) -> GroupRollup:
-    """A group customer's visible subsidiaries at every level and their totals (a query per level)."""
-    levels: list[list[Account]] = []
+    """A group customer's visible subsidiaries at every level, in tree order, and their totals.
+
+    The tree is walked on ids (one small indexed query per level), then visibility is applied once to
+    all of it, so a subsidiary the user may not see neither shows nor counts, while visible accounts
+    below it still do.
+    """
+    parent_of: dict[int, int] = {}
     frontier = [account.pk]
     for _ in range(max_depth):
-        children = list(visible(Account.objects.filter(parent_id__in=frontier), user)
-                        .select_related("owner", "region").order_by("name", "id"))
-        if not children:
+        rows = list(Account.objects.filter(parent_id__in=frontier).values_list("pk", "parent_id"))
+        if not rows:
             break
-        levels.append(children)
-        frontier = [c.pk for c in children]
-    by_parent: dict[int, list[Account]] = {}
-    for level in levels:
-        for child in level:
-            by_parent.setdefault(child.parent_id, []).append(child)
+        parent_of.update(rows)
+        frontier = [pk for pk, _parent in rows]
+    shown = {a.pk: a for a in visible(Account.objects.filter(pk__in=list(parent_of)), user)
+             .select_related("owner", "region").order_by("name", "id")}
+    children: dict[int, list[int]] = {}
+    for pk in sorted(parent_of, key=lambda pk: (shown[pk].name, pk) if pk in shown else ("", pk)):
+        children.setdefault(parent_of[pk], []).append(pk)
     ordered: list[Account] = []
 
     def walk(pk: int, depth: int) -> None:
-        for child in by_parent.get(pk, []):
-            child.level = depth
-            ordered.append(child)
-            walk(child.pk, depth + 1)
+        for child in children.get(pk, []):
+            if child in shown:
+                shown[child].level = depth
+                ordered.append(shown[child])
+            walk(child, depth + 1)
 
     walk(account.pk, 1)
     ids = [account.pk, *(a.pk for a in ordered)]
@@ -122,13 +128,18 @@ def group_rollup(*, user: User, account: Account, max_depth: int = 6) -> GroupRo
     return GroupRollup(ordered, len(ids), contacts, team, by_tier)
 
 
-def account_ancestors(*, account: Account, max_depth: int = 10) -> list[Account]:
-    chain: list[Account] = []
-    current = account.parent
-    while current is not None and len(chain) < max_depth:
-        chain.append(current)
-        current = Account.objects.select_related("parent").get(pk=current.parent_id) if current.parent_id else None
-    return list(reversed(chain))
+def account_ancestors(*, account: Account, user: User | None = None, max_depth: int = 10) -> list[Account]:
+    """The group customers above `account`, top first; with `user`, only those they may see."""
+    chain: list[int] = []
+    parent_id = account.parent_id
+    while parent_id is not None and len(chain) < max_depth and parent_id not in chain:
+        chain.append(parent_id)
+        parent_id = Account.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    qs = Account.objects.filter(pk__in=chain)
+    if user is not None:
+        qs = visible(qs, user)
+    found = {a.pk: a for a in qs}
+    return [found[pk] for pk in reversed(chain) if pk in found]
 
 
 def account_team(*, account: Account) -> list[AccountTeamMember]:

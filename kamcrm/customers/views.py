@@ -228,7 +228,7 @@ def account_lookup(request: HttpRequest) -> JsonResponse:
 def _account_context(request: HttpRequest, account: Account, *, interaction_form=None) -> dict[str, Any]:  # noqa: ANN001
     user = request.user
     may_edit = can(user, account, EDIT)
-    ancestors = selectors.account_ancestors(account=account)
+    ancestors = selectors.account_ancestors(account=account, user=user)
     seen_ancestors = set(
         visible(Account.objects.filter(pk__in=[a.pk for a in ancestors]), user).values_list("pk", flat=True)
     ) if ancestors else set()

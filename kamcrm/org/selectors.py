@@ -23,7 +23,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kamcrm.org.choices import ROLE_SCOPES, Access, Scope
+from kamcrm.core import context
+from kamcrm.org.choices import ROLE_SCOPES, Access, Role, Scope
 from kamcrm.org.models import OrgUnit, SharingRule, User
 
 VIEW = "view"
@@ -60,6 +61,17 @@ def _collapse(paths) -> tuple[str, ...]:
 
 
 def reach(user: User, action: str = VIEW) -> Reach:
+    """What `user` reaches; computed once per request (memoised in the request's change context)."""
+    ctx = context.current()
+    if ctx.request is None or not getattr(user, "pk", None):
+        return _reach(user, action)
+    key = ("reach", user.pk, action)
+    if key not in ctx.memo:
+        ctx.memo[key] = _reach(user, action)
+    return ctx.memo[key]
+
+
+def _reach(user: User, action: str) -> Reach:
     if not user or not user.is_authenticated or not user.is_active:
         return Reach(False, frozenset(), (), ())
     if user.is_superuser:
@@ -153,8 +165,6 @@ USER_SORTS: dict[str, list[str]] = {
 
 def is_administrator(user) -> bool:
     """May this user maintain the organisation, sharing rules, custom attributes and imports?"""
-    from kamcrm.org.choices import Role
-
     return bool(user and user.is_authenticated and user.is_active
                 and (user.is_superuser or getattr(user, "role", None) == Role.ADMINISTRATOR))
 
