@@ -67,6 +67,8 @@ class TimelineEvent(models.Model):
         indexes = [
             models.Index(fields=["account", "-occurred_at", "-id"], name="timeline_account_time"),
             models.Index(fields=["account", "kind", "-occurred_at", "-id"], name="timeline_account_kind"),
+            # "Latest events on everything I can see" (home page) for roles that see the whole company.
+            models.Index(fields=["-occurred_at", "-id"], name="timeline_time"),
         ]
 
     def __str__(self) -> str:
