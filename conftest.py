@@ -49,6 +49,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"kamcrm: this run used {vendor}")
 
 
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """A request leaves its language active in the thread; start every test from the default."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def org(db):
     from kamcrm.customers import services as customer_services
