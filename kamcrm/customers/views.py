@@ -72,6 +72,23 @@ def _count_label(count: int, capped: bool) -> str:
     return f"{intcomma(count)}+" if capped else intcomma(count)
 
 
+def _list_context(request: HttpRequest, form, list_selector, queryset_selector, *, sorts) -> dict:  # noqa: ANN001
+    """One keyset page of a filtered list, its bounded count, and the filter errors on the form."""
+    sort = request.GET.get("sort") or "name"
+    cursor = request.GET.get("cursor") or None
+    page, count, capped = None, 0, False
+    if form.is_valid():
+        try:
+            filters = _filters(request)
+            page = list_selector(user=request.user, filters=filters, sort=sort, cursor=cursor, page_size=PAGE_SIZE)
+            count, capped = bounded_count(queryset_selector(user=request.user, filters=filters))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            page = None
+    return {"form": form, "page": page, "count": count, "count_label": _count_label(count, capped), "sort": sort,
+            "sorts": sorts, "filtered": bool(form.active_filters())}
+
+
 def _bad(form) -> int:  # noqa: ANN001
     return 400 if form.is_bound and form.errors else 200
 
@@ -198,22 +215,8 @@ def _default_region(user: User) -> OrgUnit | None:
 @require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET)
-    sort = request.GET.get("sort") or "name"
-    cursor = request.GET.get("cursor") or None
-    page, count, capped = None, 0, False
-    if form.is_valid():
-        try:
-            filters = _filters(request)
-            page = selectors.account_list(user=request.user, filters=filters, sort=sort, cursor=cursor,
-                                          page_size=PAGE_SIZE)
-            count, capped = bounded_count(selectors.account_queryset(user=request.user, filters=filters))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-            page = None
-    context = {
-        "form": form, "page": page, "count": count, "count_label": _count_label(count, capped), "sort": sort,
-        "sorts": list(SORT_LABELS.items()), "filtered": bool(form.active_filters()),
-    }
+    context = _list_context(request, form, selectors.account_list, selectors.account_queryset,
+                            sorts=list(SORT_LABELS.items()))
     return render(request, "customers/account_list.html", context, status=_bad(form))
 
 
@@ -350,21 +353,8 @@ def interaction_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
-    sort = request.GET.get("sort") or "name"
-    cursor = request.GET.get("cursor") or None
-    page, count, capped = None, 0, False
-    if form.is_valid():
-        try:
-            filters = _filters(request)
-            page = selectors.contact_list(user=request.user, filters=filters, sort=sort, cursor=cursor,
-                                          page_size=PAGE_SIZE)
-            count, capped = bounded_count(selectors.contact_queryset(user=request.user, filters=filters))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-            page = None
-    context = {"form": form, "page": page, "count": count, "count_label": _count_label(count, capped), "sort": sort,
-               "sorts": [("name", SORT_LABELS["name"]), ("-name", SORT_LABELS["-name"])],
-               "filtered": bool(form.active_filters())}
+    context = _list_context(request, form, selectors.contact_list, selectors.contact_queryset,
+                            sorts=[("name", SORT_LABELS["name"]), ("-name", SORT_LABELS["-name"])])
     return render(request, "customers/contact_list.html", context, status=_bad(form))
 
 

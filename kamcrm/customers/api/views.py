@@ -10,7 +10,7 @@ Who may own a new account (or become the owner of one) is decided by the service
 
 Updates set only the fields a body sends (PUT must still send the required ones; PATCH and the
 upsert of an existing record need not); custom `attributes` merge into the stored ones key by
-key, and a null removes a key.
+key and a null removes a key (the services do this for every channel).
 """
 from __future__ import annotations
 
@@ -70,13 +70,6 @@ EXTERNAL_ID_PARAMS = [
 ]
 ATTR_FILTER_NOTE = ("Custom attributes marked filterable are filtered with `attr_<key>=<value>` "
                     "(see /api/v1/attribute-definitions/).")
-
-
-def _merge_attributes(stored: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """Sent attributes update the stored ones key by key; a null removes a key."""
-    if "attributes" in data:
-        data["attributes"] = {**(stored or {}), **data["attributes"]}
-    return data
 
 
 def _take_external_id(data: dict[str, Any], source_system: str, external_id: str) -> None:
@@ -143,7 +136,6 @@ class AccountViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         account = self.get_object_for_edit()
         data = self.parse(instance=account, partial=kwargs.get("partial", False))
-        data = _merge_attributes(account.attributes, data)
         account = account_update_for(user=request.user, account_id=account.pk, data=data)
         return self.render(account)
 
@@ -165,8 +157,6 @@ class AccountViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
             _take_external_id(data, source_system, external_id)
             if existing is None:
                 data.setdefault("owner", request.user)
-            else:
-                data = _merge_attributes(existing.attributes, data)
             account, created = account_upsert(source_system=source_system, external_id=external_id, data=data,
                                               by=request.user)
         return self.render(account, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -234,7 +224,6 @@ class ContactViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
         contact = self.get_object_for_edit()
         data = self.parse(instance=contact, partial=kwargs.get("partial", False))
         self._check_account(data.get("account"), contact.account_id)
-        data = _merge_attributes(contact.attributes, data)
         with transaction.atomic():
             locked = get_visible_or_404(Contact.objects.select_for_update(of=("self",)), request.user, EDIT,
                                         pk=contact.pk)
@@ -264,8 +253,6 @@ class ContactViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
             data = self.parse(instance=existing, partial=existing is not None, source_system=source_system)
             _take_external_id(data, source_system, external_id)
             self._check_account(data.get("account"), existing.account_id if existing else None)
-            if existing is not None:
-                data = _merge_attributes(existing.attributes, data)
             contact, created = contact_upsert(source_system=source_system, external_id=external_id, data=data,
                                               by=request.user)
         return self.render(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
