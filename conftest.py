@@ -28,6 +28,9 @@ def pytest_configure(config):
     # Messages asserted in tests are English unless a test asks for another language (the product's
     # default is zh-hans; tests of Chinese pages send Accept-Language or the language cookie).
     settings.LANGUAGE_CODE = "en"
+    from django.utils.translation import trans_real
+
+    trans_real._default = None  # Django cached the fallback catalogue at set-up, in the old default language
     # The suite runs with production settings (DEBUG off) but over plain HTTP on 127.0.0.1.
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
