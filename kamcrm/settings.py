@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "kamcrm.org",
     "kamcrm.audit",
     "kamcrm.customers",
+    "kamcrm.exchange",
+    "kamcrm.integrations",
+    "kamcrm.webhooks",
     "kamcrm.api",
 ]
 
