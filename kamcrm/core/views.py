@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from kamcrm.core.forms import LoginForm, user_label
 from kamcrm.customers import selectors
+from kamcrm.org.selectors import user_lookup as user_lookup_selector
 
 __all__ = ["LoginView", "home", "search", "search_suggest", "user_lookup"]
 
@@ -54,6 +55,6 @@ def search_suggest(request: HttpRequest) -> HttpResponse:
 @require_GET
 def user_lookup(request: HttpRequest) -> JsonResponse:
     """Active users for the owner and team-member pickers: {"results": [{"id", "text"}]}."""
-    users = selectors.user_lookup(q=request.GET.get("q", ""))
+    users = user_lookup_selector(q=request.GET.get("q", ""))
     return JsonResponse({"results": [{"id": u.pk, "text": user_label(u)} for u in users]})
 

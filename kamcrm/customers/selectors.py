@@ -239,18 +239,6 @@ def team_member_get(*, user: User, pk: int, action: str = VIEW) -> AccountTeamMe
     return get_visible_or_404(AccountTeamMember.objects.select_related("account", "user"), user, action, pk=pk)
 
 
-def user_lookup(*, q: str, limit: int = 20) -> list[User]:
-    """Active users for pickers: a prefix match on the (indexed, unique) username or a match inside the
-    display name, at most `limit` rows in username order, so 50k users cost what 50 cost."""
-    from django.db.models import Q
-
-    q = q.strip()
-    qs = User.objects.filter(is_active=True).select_related("unit")
-    if q:
-        qs = qs.filter(Q(username__startswith=q) | Q(username__startswith=q.lower()) | Q(display_name__icontains=q))
-    return list(qs.order_by("username")[:limit])
-
-
 def account_lookup(*, user: User, q: str, limit: int = 20) -> list[Account]:
     """Visible accounts by name, short name or credit code, for pickers."""
     return list(account_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])

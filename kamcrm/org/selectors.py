@@ -250,3 +250,13 @@ def sharing_rule_get(*, pk: int) -> SharingRule:
     if rule is None:
         raise Http404
     return rule
+
+
+def user_lookup(*, q: str, limit: int = 20) -> list[User]:
+    """Active users for pickers: a prefix match on the (indexed, unique) username or a match inside the
+    display name, at most `limit` rows in username order, so 50k users cost what 50 cost."""
+    q = q.strip()
+    qs = User.objects.filter(is_active=True).select_related("unit")
+    if q:
+        qs = qs.filter(Q(username__startswith=q) | Q(username__startswith=q.lower()) | Q(display_name__icontains=q))
+    return list(qs.order_by("username")[:limit])
