@@ -14,8 +14,8 @@ from kamcrm.org.models import User
 
 # The pins: what each page costs today for the rep (owner) and the manager (sees the subtree), with a
 # little headroom. Visibility itself is a handful of small queries per selector call (org.selectors.reach).
-MAX_ACCOUNT_PAGE = 40
-MAX_ACCOUNT_LIST = 16
+MAX_ACCOUNT_PAGE = 30
+MAX_ACCOUNT_LIST = 13
 MAX_CONTACT_LIST = 16
 MAX_SEARCH = 14
 MAX_TIMELINE = 12
