@@ -205,6 +205,21 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- Integration tokens (kamcrm/integrations; docs/decisions/0004-integration-tokens.md) -----------
+# `Authorization: Bearer <token>` of an integration, after the personal `Token` scheme (which stays
+# first so that an anonymous request still gets `WWW-Authenticate: Token`). `HasScope` enforces a
+# bearer token's scopes and lets sessions and personal tokens through unchanged; the per-token rate
+# limit (429 + Retry-After) is checked while authenticating, in the Django cache.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(1, "kamcrm.integrations.auth.IntegrationTokenAuthentication")
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("kamcrm.integrations.auth.HasScope")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["InboundEventTypeEnum"] = (
+    "kamcrm.integrations.models.EventType")
+
+# --- Exports (kamcrm/exchange/export.py) ----------------------------------------------------------
+# An export streams at constant memory, but one that would hold more rows than this is refused
+# (400, with a message asking for narrower filters) before anything is sent.
+KAMCRM_EXPORT_MAX_ROWS = envint("KAMCRM_EXPORT_MAX_ROWS", 1_000_000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

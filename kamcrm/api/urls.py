@@ -6,6 +6,9 @@ import kamcrm.core.api.schema  # noqa: F401  (registers the OpenAPI extensions)
 from kamcrm.api.views import ApiDocsView, ApiSchemaView, TokenObtainView
 from kamcrm.core.api.views import AttributeDefinitionViewSet
 from kamcrm.customers.api.views import AccountTeamMemberViewSet, AccountViewSet, ContactViewSet
+from kamcrm.exchange.export_api import ExportApi
+from kamcrm.integrations.api import schema as _integrations_schema  # noqa: F401  (bearer auth in OpenAPI)
+from kamcrm.integrations.api.views import InboundEventView
 from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
 
 app_name = "api"
@@ -20,7 +23,9 @@ router.register("attribute-definitions", AttributeDefinitionViewSet, basename="a
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token_obtain"),
+    path("events/", InboundEventView.as_view(), name="inbound_event"),
     path("schema/", ApiSchemaView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(), name="docs"),
+    path("exports/<slug:entity>.<slug:fmt>", ExportApi.as_view(), name="export"),
     *router.urls,
 ]

@@ -15,6 +15,7 @@ from kamcrm.core.services import model_update
 from kamcrm.customers.models import Account, AccountTeamMember, Contact, Interaction
 from kamcrm.org.models import User
 from kamcrm.org.selectors import EDIT, get_visible_or_404, reach
+from kamcrm.webhooks import services as webhooks
 
 ACCOUNT_FIELDS = ["name", "short_name", "credit_code", "industry", "tier", "status", "region", "parent", "owner",
                   "tags", "address", "website", "phone", "description", "attributes", "source_system", "external_id"]
@@ -129,6 +130,7 @@ def account_create(*, by: User | None = None, **data: Any) -> Account:
         account.owner_unit_id = account.owner.unit_id
     account.full_clean(exclude=["owner_unit"] if not account.owner_id else None)
     account.save()
+    webhooks.account_event(account, type="account.created")
     return account
 
 
@@ -144,7 +146,10 @@ def account_update(*, account: Account, data: dict[str, Any], by: User | None = 
     if data.get("owner") is not None and data["owner"].pk != account.owner_id:
         _check_owner(data["owner"], by)
         data["owner_unit"] = data["owner"].unit
-    account, _changed = model_update(instance=account, fields=[*ACCOUNT_FIELDS, "owner_unit"], data=data)
+    before = webhooks.record_snapshot(account, webhooks.ACCOUNT_PAYLOAD_FIELDS)
+    account, changed = model_update(instance=account, fields=[*ACCOUNT_FIELDS, "owner_unit"], data=data)
+    if changed:
+        webhooks.account_event(account, type="account.changed", before=before)
     return account
 
 
@@ -172,6 +177,7 @@ def contact_create(*, by: User | None = None, **data: Any) -> Contact:
     _check_unique(Contact, contact, data)
     contact.full_clean()
     contact.save()
+    webhooks.contact_event(contact, type="contact.created")
     return contact
 
 
@@ -181,7 +187,10 @@ def contact_update(*, contact: Contact, data: dict[str, Any], by: User | None = 
         data = {**data, "attributes": clean_attributes("contact", data["attributes"], partial_base=contact.attributes)}
     _check_strength(data)
     _check_unique(Contact, contact, data)
-    contact, _changed = model_update(instance=contact, fields=CONTACT_FIELDS, data=data)
+    before = webhooks.record_snapshot(contact, webhooks.CONTACT_PAYLOAD_FIELDS)
+    contact, changed = model_update(instance=contact, fields=CONTACT_FIELDS, data=data)
+    if changed:
+        webhooks.contact_event(contact, type="contact.changed", before=before)
     return contact
 
 

@@ -38,6 +38,7 @@ from kamcrm.customers.forms import (
     TeamMemberForm,
 )
 from kamcrm.customers.models import Account, Contact
+from kamcrm.integrations.models import EventType
 from kamcrm.org.choices import UnitKind
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import EDIT, VIEW, can, visible
@@ -56,7 +57,8 @@ SUBSIDIARIES_SHOWN = 50
 LOOKUP_LIMIT = 20
 SORT_LABELS = {"name": gettext_lazy("Name A–Z"), "-name": gettext_lazy("Name Z–A"),
                "-updated": gettext_lazy("Recently updated"), "updated": gettext_lazy("Least recently updated")}
-EXTRA_KINDS = {"field_change": gettext_lazy("field change"), "record_created": gettext_lazy("record created")}
+EXTRA_KINDS = {"field_change": gettext_lazy("field change"), "record_created": gettext_lazy("record created"),
+               **dict(EventType.choices)}
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -6,3 +6,11 @@ class ExchangeConfig(AppConfig):
     name = "kamcrm.exchange"
     label = "exchange"
     verbose_name = _("Import and export")
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        from kamcrm.exchange import export_customers  # noqa: F401  (registers accounts and contacts)
+
+        # Later apps make their lists exportable in an `exports` module that calls export.register().
+        autodiscover_modules("exports")

@@ -1,5 +1,15 @@
-"""UI routes of the webhooks app."""
-from django.urls import path  # noqa: F401
+"""UI routes of the webhooks app, mounted at /webhooks/."""
+from django.urls import path
+
+from kamcrm.webhooks import views
 
 app_name = "webhooks"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.SubscriptionListView.as_view(), name="subscription_list"),
+    path("add/", views.SubscriptionEditView.as_view(), name="subscription_add"),
+    path("<int:pk>/", views.SubscriptionView.as_view(), name="subscription"),
+    path("<int:pk>/edit/", views.SubscriptionEditView.as_view(), name="subscription_edit"),
+    path("<int:pk>/rotate-secret/", views.SubscriptionSecretRotateView.as_view(), name="subscription_secret_rotate"),
+    path("<int:pk>/deliveries/<int:delivery_pk>/redeliver/", views.DeliveryRedeliverView.as_view(),
+         name="delivery_redeliver"),
+]
