@@ -29,6 +29,9 @@ urlpatterns = [
     path("search/suggest/", _stub, name="search_suggest"),
     path("accounts/", include(([path("", _stub, name="account_list"), path("contacts/", _stub, name="contact_list")],
                                "customers"))),
+    path("exchange/", include("kamcrm.exchange.urls")),
+    path("integrations/", include("kamcrm.integrations.urls")),
+    path("webhooks/", include("kamcrm.webhooks.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
