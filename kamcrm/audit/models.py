@@ -75,6 +75,12 @@ class TimelineEvent(models.Model):
         return self.summary
 
     @property
+    def kind_label(self) -> str:
+        from kamcrm.audit.timeline import kind_label
+
+        return kind_label(self.kind)
+
+    @property
     def display_summary(self) -> str:
         """The summary in the active language. Audit events store "<model name>: <record>" in the
         language of the request that wrote them, so the model name is read again here."""

@@ -9,9 +9,12 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from kamcrm.audit.registry import register
+        from kamcrm.audit.timeline import register_kinds
+        from kamcrm.customers.choices import InteractionKind
         from kamcrm.customers.models import Account, AccountTeamMember, Contact, Interaction
 
         register(Account, timeline=True)
         register(Contact, timeline=True)
         register(AccountTeamMember, timeline=True)
         register(Interaction)
+        register_kinds(InteractionKind.choices)

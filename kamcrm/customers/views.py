@@ -23,12 +23,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kamcrm.audit.timeline import kind_label, kind_order
 from kamcrm.core.attributes import definitions_for
 from kamcrm.core.forms import account_label, add_service_errors
 from kamcrm.core.models import AttributeType
 from kamcrm.core.pagination import bounded_count
 from kamcrm.customers import selectors, services
-from kamcrm.customers.choices import InteractionKind
 from kamcrm.customers.forms import (
     AccountFilterForm,
     AccountForm,
@@ -38,7 +38,6 @@ from kamcrm.customers.forms import (
     TeamMemberForm,
 )
 from kamcrm.customers.models import Account, Contact
-from kamcrm.integrations.models import EventType
 from kamcrm.org.choices import UnitKind
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import EDIT, VIEW, can, visible
@@ -57,8 +56,6 @@ SUBSIDIARIES_SHOWN = 50
 LOOKUP_LIMIT = 20
 SORT_LABELS = {"name": gettext_lazy("Name A–Z"), "-name": gettext_lazy("Name Z–A"),
                "-updated": gettext_lazy("Recently updated"), "updated": gettext_lazy("Least recently updated")}
-EXTRA_KINDS = {"field_change": gettext_lazy("field change"), "record_created": gettext_lazy("record created"),
-               **dict(EventType.choices)}
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -114,10 +111,6 @@ def _attribute_display(defn, value) -> str:  # noqa: ANN001
     return value
 
 
-def _kind_label(kind: str) -> str:
-    return str(dict(InteractionKind.choices).get(kind) or EXTRA_KINDS.get(kind) or kind.replace("_", " "))
-
-
 def _timeline_context(request: HttpRequest, account: Account) -> dict[str, Any]:
     kinds = [k for k in request.GET.getlist("kind") if k]
     cursor = request.GET.get("cursor") or None
@@ -141,12 +134,12 @@ def _field_labels(content_type_id: int | None, changes: dict) -> list[str]:
 
 def _kind_chips(account: Account, kinds: list[str]) -> list[dict[str, Any]]:
     counts = selectors.timeline_kind_counts(account=account)
-    order = [k for k, _label in InteractionKind.choices] + list(EXTRA_KINDS)
+    order = kind_order()
     present = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
     chips = []
     for kind in present:
         toggled = [k for k in kinds if k != kind] if kind in kinds else [*kinds, kind]
-        chips.append({"kind": kind, "label": _kind_label(kind), "count": counts[kind], "active": kind in kinds,
+        chips.append({"kind": kind, "label": kind_label(kind), "count": counts[kind], "active": kind in kinds,
                       "query": "&".join(f"kind={k}" for k in toggled)})
     return chips
 

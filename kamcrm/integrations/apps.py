@@ -9,10 +9,12 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from kamcrm.audit.registry import register
-        from kamcrm.integrations.models import ApiToken, InboundEvent, Integration
+        from kamcrm.audit.timeline import register_kinds
+        from kamcrm.integrations.models import ApiToken, EventType, InboundEvent, Integration
 
         register(Integration)
         # last_used_at is written with a queryset update (no signal), so it never floods the log.
         register(ApiToken, exclude=("token_hash", "last_used_at"))
         # Received events are audited too (the timeline entry is written by the service itself).
         register(InboundEvent, exclude=("payload", "fingerprint", "timeline_event"))
+        register_kinds(EventType.choices)
