@@ -31,10 +31,6 @@ __all__ = ["AccountSerializer", "AccountTeamMemberSerializer", "BriefAccountSeri
            "BriefAccountTeamMemberSerializer", "BriefContactSerializer", "ContactSerializer",
            "HistoryPageSerializer", "ObjectChangeSerializer", "TimelineEventSerializer", "TimelinePageSerializer"]
 
-def visible_accounts(queryset, user):
-    return visible(queryset, user)
-
-
 class BriefAccountSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
     display = DisplayField()
@@ -75,7 +71,7 @@ class AccountSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
     display = DisplayField()
     region = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False)
-    parent = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible_accounts,
+    parent = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                required=False, allow_null=True)
     owner = BriefRelatedField(BriefUserSerializer, queryset=User.objects.filter(is_active=True), required=False,
                               help_text=_("Defaults to the user making the request."))
@@ -123,7 +119,7 @@ class AccountSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
 class ContactSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:contact-detail")
     display = DisplayField()
-    account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible_accounts,
+    account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                 required=False)
     attributes = AttributesField(required=False)
     account_external_id = serializers.CharField(
@@ -156,7 +152,7 @@ class ContactSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
 class AccountTeamMemberSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:accountteammember-detail")
     display = DisplayField()
-    account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible_accounts)
+    account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible)
     user = BriefRelatedField(BriefUserSerializer, queryset=User.objects.filter(is_active=True))
 
     class Meta:
