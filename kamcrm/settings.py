@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "kamcrm.core",
     "kamcrm.org",
     "kamcrm.audit",
@@ -219,6 +221,21 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["InboundEventTypeEnum
 # An export streams at constant memory, but one that would hold more rows than this is refused
 # (400, with a message asking for narrower filters) before anything is sent.
 KAMCRM_EXPORT_MAX_ROWS = envint("KAMCRM_EXPORT_MAX_ROWS", 1_000_000)
+
+# --- Background work (docs/decisions/0006-imports-and-tasks.md) ------------------------------------
+# Django's Tasks API (the django-tasks backport). The database backend needs no extra service; its
+# worker is `kamcrm db_worker` (`make run` starts one). KAMCRM_TASKS_BACKEND swaps in another backend
+# (e.g. "django_tasks.backends.immediate.ImmediateBackend", which runs a task at once in the caller).
+TASKS = {"default": {"BACKEND": os.environ.get("KAMCRM_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Imports (kamcrm/exchange/importing.py) -------------------------------------------------------
+# Uploaded files are kept under the data directory until their job is purged. Each batch of rows is
+# written and committed with the job's progress, all or nothing.
+KAMCRM_IMPORT_DIR = DATA_DIR / "imports"
+KAMCRM_IMPORT_BATCH_SIZE = envint("KAMCRM_IMPORT_BATCH_SIZE", 1000)
+KAMCRM_IMPORT_MAX_BYTES = envint("KAMCRM_IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# A running job whose worker has not reported for this long is taken to be dead and may be resumed.
+KAMCRM_IMPORT_LEASE_SECONDS = envint("KAMCRM_IMPORT_LEASE_SECONDS", 120)
 
 LOGGING = {
     "version": 1,

@@ -63,38 +63,50 @@ def _account_id(instance) -> int | None:
     return getattr(instance, path.rstrip("_") + "_id", None)
 
 
-def _write(instance, action: str, changes: dict, ctx: context.ChangeContext | None = None) -> None:
+def _entries(instance, action: str, changes: dict, ctx: context.ChangeContext | None = None):
+    """The audit row (and timeline row, where the model asks for one) for one change, unsaved."""
+    from django.utils import timezone
+
     from kamcrm.audit.models import ObjectChange, TimelineEvent
 
     ctx = ctx or context.current()
     actor = ctx.current_actor()
+    actor = actor if actor is not None and actor.pk else None
     account_id = _account_id(instance)
-    ObjectChange.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
+    content_type = ContentType.objects.get_for_model(type(instance))
+    change = ObjectChange(
+        actor=actor,
         actor_name=str(actor) if actor is not None else "",
         channel=ctx.channel,
         request_id=ctx.request_id,
         job_id=ctx.job_id,
-        content_type=ContentType.objects.get_for_model(type(instance)),
+        content_type=content_type,
         object_id=instance.pk,
         object_repr=str(instance)[:200],
         action=action,
         changes=changes,
         account_id=account_id,
     )
+    event = None
     if _REGISTRY[type(instance)]["timeline"] and account_id and action != "delete":
-        from django.utils import timezone
-
-        TimelineEvent.objects.create(
+        event = TimelineEvent(
             account_id=account_id,
             occurred_at=timezone.now(),
             kind="field_change" if action == "update" else "record_created",
             summary=f"{instance._meta.verbose_name}: {str(instance)[:200]}",
-            actor=actor if actor is not None and actor.pk else None,
-            content_type=ContentType.objects.get_for_model(type(instance)),
+            actor=actor,
+            content_type=content_type,
             object_id=instance.pk,
             data={"changes": changes, "action": action},
         )
+    return change, event
+
+
+def _write(instance, action: str, changes: dict, ctx: context.ChangeContext | None = None) -> None:
+    change, event = _entries(instance, action, changes, ctx)
+    change.save()
+    if event is not None:
+        event.save()
 
 
 def _saved(sender, instance, created, raw=False, **kwargs):
@@ -120,7 +132,24 @@ def _deleted(sender, instance, **kwargs):
 
 
 def record_bulk(instances, *, action: str, changes_for=None) -> None:
-    """For services that write with bulk_create()/update(): log what signals did not see."""
+    """For services that write with bulk_create()/bulk_update(): log what signals did not see, in two
+    INSERTs however many rows there are. Without `changes_for`, a create logs every non-empty field."""
+    from kamcrm.audit.models import ObjectChange, TimelineEvent
+
+    ctx = context.current()
+    changes: list[ObjectChange] = []
+    events: list[TimelineEvent] = []
     for instance in instances:
-        changes = changes_for(instance) if changes_for else {}
-        _write(instance, action, changes)
+        if changes_for is not None:
+            diff = changes_for(instance)
+        elif action == "create":
+            diff = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "", [], {})}
+        else:
+            diff = {}
+        change, event = _entries(instance, action, diff, ctx)
+        changes.append(change)
+        if event is not None:
+            events.append(event)
+        setattr(instance, SNAPSHOT_ATTR, snapshot(instance))
+    ObjectChange.objects.bulk_create(changes, batch_size=1000)
+    TimelineEvent.objects.bulk_create(events, batch_size=1000)

@@ -14,3 +14,5 @@ class ExchangeConfig(AppConfig):
 
         # Later apps make their lists exportable in an `exports` module that calls export.register().
         autodiscover_modules("exports")
+        # Importable entities live in each app's `import_entities` module (exchange/import_specs.py).
+        autodiscover_modules("import_entities")
