@@ -216,6 +216,8 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(1, "kamcrm.integrations.
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("kamcrm.integrations.auth.HasScope")
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["InboundEventTypeEnum"] = (
     "kamcrm.integrations.models.EventType")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "ImportErrorKindEnum": "kamcrm.exchange.models.ImportErrorKind", "UnitKindEnum": "kamcrm.org.choices.UnitKind"})
 
 # --- Exports (kamcrm/exchange/export.py) ----------------------------------------------------------
 # An export streams at constant memory, but one that would hold more rows than this is refused

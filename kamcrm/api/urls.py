@@ -7,6 +7,7 @@ from kamcrm.api.views import ApiDocsView, ApiSchemaView, TokenObtainView
 from kamcrm.core.api.views import AttributeDefinitionViewSet
 from kamcrm.customers.api.views import AccountTeamMemberViewSet, AccountViewSet, ContactViewSet
 from kamcrm.exchange.export_api import ExportApi
+from kamcrm.exchange.import_api import ImportJobViewSet, ImportMappingViewSet
 from kamcrm.integrations.api import schema as _integrations_schema  # noqa: F401  (bearer auth in OpenAPI)
 from kamcrm.integrations.api.views import InboundEventView
 from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
@@ -20,6 +21,8 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("account-teams", AccountTeamMemberViewSet, basename="accountteammember")
 router.register("attribute-definitions", AttributeDefinitionViewSet, basename="attributedefinition")
+router.register("imports", ImportJobViewSet, basename="importjob")
+router.register("import-mappings", ImportMappingViewSet, basename="importmapping")
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token_obtain"),

@@ -27,6 +27,7 @@ __all__ = [
     "import_job_cancel",
     "import_job_create",
     "import_job_enqueue",
+    "import_job_map",
     "import_job_resume",
     "import_errors_csv",
     "import_template_csv",
@@ -83,8 +84,8 @@ _SAFE_NAME = re.compile(r"[^\w.\-]+")
 @transaction.atomic
 def import_job_create(*, by: User | None, file: BinaryIO, file_name: str, mapping: ImportMapping | None = None,
                       steps: list[dict[str, Any]] | None = None, source_system: str = "", dry_run: bool = False,
-                      enqueue: bool = True) -> ImportJob:
-    """Store the upload and queue its job; the header and the mapping are checked before anything is queued."""
+                      enqueue: bool = True, draft: bool = False) -> ImportJob:
+    """Store the upload and queue its job (a draft waits for its columns to be mapped: import_job_map)."""
     if mapping is not None:
         steps, source_system = mapping.steps, source_system or mapping.source_system
     steps = steps_check(steps)
@@ -101,7 +102,7 @@ def import_job_create(*, by: User | None, file: BinaryIO, file_name: str, mappin
     job = ImportJob.objects.create(
         created_by=by, mapping=mapping, source_system=source_system[:40], steps=steps,
         entity=steps[0]["entity"], file_name=Path(file_name).name[:200], file_format=fmt, dry_run=dry_run,
-        file_path="upload." + fmt,
+        file_path="upload." + fmt, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
     )
     folder = Path(settings.KAMCRM_IMPORT_DIR) / str(job.pk)
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,8 +121,33 @@ def import_job_create(*, by: User | None, file: BinaryIO, file_name: str, mappin
         raise ValidationError({"file": _("The file is empty.")})
     job.file_size = size
     job.save(update_fields=["file_size"])
-    if enqueue:
+    if enqueue and not draft:
         import_job_enqueue(job)
+    return job
+
+
+@transaction.atomic
+def import_job_map(*, job: ImportJob, steps: list[dict[str, Any]], headers: list[str], by: User | None = None,
+                   save_as: str = "", description: str = "") -> ImportJob:
+    """Give a draft job its mapping (checked against the file's header), optionally save the mapping
+    for the next file from the same source, and queue the job."""
+    from kamcrm.exchange.importing import MappingProblem, compile_steps
+
+    _may_manage(job, by)
+    steps = steps_check(steps)
+    _check_permitted(by, steps)
+    if job.status != ImportStatus.DRAFT:
+        raise ValidationError(_("This import has already started."))
+    try:
+        compile_steps(steps, headers)
+    except MappingProblem as exc:
+        raise ValidationError({"steps": [m for _c, m in exc.problems]}) from None
+    if save_as:
+        job.mapping = mapping_save(name=save_as, source_system=job.source_system, steps=steps,
+                                   description=description, by=by)
+    job.steps, job.entity, job.status = steps, steps[0]["entity"], ImportStatus.QUEUED
+    job.save()
+    import_job_enqueue(job)
     return job
 
 

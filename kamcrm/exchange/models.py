@@ -79,6 +79,7 @@ class ImportMapping(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", _("mapping columns")
     QUEUED = "queued", _("queued")
     VALIDATING = "validating", _("validating")
     WRITING = "writing", _("writing")
