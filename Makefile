@@ -30,6 +30,10 @@ setup: $(PY_STAMP) assets messages
 run: setup
 	KAMCRM_DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	KAMCRM_DEBUG=1 $(PY) manage.py demo --if-empty
+	KAMCRM_DEBUG=1 $(PY) manage.py import_resume -v0
+	@# The task worker (imports run there) lives as long as the web server.
+	KAMCRM_DEBUG=1 $(PY) manage.py db_worker --no-reload -v0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	KAMCRM_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: setup

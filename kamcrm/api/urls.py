@@ -30,5 +30,6 @@ urlpatterns = [
     path("schema/", ApiSchemaView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(), name="docs"),
     path("exports/<slug:entity>.<slug:fmt>", ExportApi.as_view(), name="export"),
+    path("imports/<int:pk>/errors.csv", ImportJobViewSet.as_view({"get": "errors_csv"}), name="importjob-errors-csv"),
     *router.urls,
 ]

@@ -125,7 +125,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)},
                    summary="The rejected rows of a job as CSV")
-    @action(detail=True, methods=["get"], url_path="errors.csv", url_name="errors-csv")
     def errors_csv(self, request, pk=None):
         job = self.get_object()
         response = StreamingHttpResponse(import_errors_csv(job), content_type="text/csv; charset=utf-8")

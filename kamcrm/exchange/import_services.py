@@ -165,7 +165,9 @@ def _may_manage(job: ImportJob, by: User | None) -> None:
 
 @transaction.atomic
 def import_job_resume(*, job: ImportJob, by: User | None = None, enqueue: bool = True) -> ImportJob:
-    """Start a failed job again, or one whose worker died (its lease ran out), from its last committed batch."""
+    """Start a failed job again, or one whose worker died (its lease ran out) or that no worker has
+    picked up, from its last committed batch. Queuing a job twice is harmless: a live worker's lease
+    keeps the second one out."""
     _may_manage(job, by)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     stale = job.is_active and (job.lease_until is None or job.lease_until <= timezone.now())

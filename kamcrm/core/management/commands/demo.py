@@ -8,6 +8,7 @@ import time
 import unicodedata
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -52,6 +53,8 @@ class Command(BaseCommand):
                     build_customers(accounts=accounts, seed=seed, progress=self.stdout.write)
                 except ValueError as exc:  # more accounts than the name generator can make distinct
                     raise CommandError(str(exc)) from exc
+            # The import mappings shipped with kamcrm (their constants name the demo's root unit and admin).
+            call_command("import_mapping", "builtin", verbosity=0)
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
         self._print_logins()
 
