@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "kamcrm.org",
     "kamcrm.audit",
     "kamcrm.customers",
+    "kamcrm.products",
+    "kamcrm.sales",
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",

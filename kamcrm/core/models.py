@@ -42,6 +42,7 @@ class AttributeType(models.TextChoices):
 class AttributeEntity(models.TextChoices):
     ACCOUNT = "account", _("account")
     CONTACT = "contact", _("contact")
+    OPPORTUNITY = "opportunity", _("opportunity")
 
 
 class AttributeDefinition(TimeStampedModel):

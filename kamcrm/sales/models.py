@@ -1,0 +1,170 @@
+"""Sales (K3, K16): the stage path, opportunities with their lines, contacts and collaborators, and the
+history of every stage change (who, when, the amount then), from which the pipeline of any past date
+is rebuilt."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kamcrm.core.models import ExternalIdModel, TimeStampedModel
+from kamcrm.sales.choices import OpportunitySource, StageKind
+
+
+class Stage(TimeStampedModel):
+    """A step of the stage path. Administrators edit names, order, probabilities and rules; `kind`
+    says what a stage means (open, won, lost) and never changes for a stage in use."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN)
+    order = models.PositiveSmallIntegerField(_("order"), help_text=_("Open stages in the order a deal goes through them."))
+    default_probability = models.PositiveSmallIntegerField(_("default probability (%)"),
+                                                           validators=[MaxValueValidator(100)])
+    # Fields an opportunity must have filled to enter this stage, e.g. ["expected_close_date"].
+    required_fields = models.JSONField(_("required fields"), default=list, blank=True)
+    # ExitCriterion codes checked when an opportunity moves forward out of this stage.
+    exit_criteria = models.JSONField(_("exit criteria"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != StageKind.OPEN
+
+
+class Opportunity(TimeStampedModel, ExternalIdModel):
+    ACCOUNT_PATH = "account__"
+
+    account = models.ForeignKey("customers.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="opportunities")
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="opportunities")
+    # The owner's unit when ownership was set (as Account.owner_unit): a unit's pipeline is one indexed filter.
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("owning unit"), on_delete=models.PROTECT,
+                                   related_name="opportunities", editable=False)
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    stage_entered_at = models.DateTimeField(_("in this stage since"))
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), validators=[MaxValueValidator(100)])
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2, default=Decimal("0"),
+                                 validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=OpportunitySource.choices, blank=True)
+    competitor = models.CharField(_("competitor"), max_length=100, blank=True)
+    lost_reason = models.CharField(_("reason lost or abandoned"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    contacts = models.ManyToManyField("customers.Contact", verbose_name=_("contacts involved"), blank=True,
+                                      related_name="opportunities")
+    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("collaborators"), blank=True,
+                                           related_name="collaborating_opportunities",
+                                           help_text=_("Colleagues from any unit, or partners, who help win it."))
+    attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        constraints = [
+            *ExternalIdModel.Meta.constraints,
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sales_opportunity_amount_not_negative"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="sales_opportunity_probability_max_100"),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "owner_unit"], name="opp_stage_unit"),
+            models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
+            models.Index(fields=["account", "-updated_at"], name="opp_account_updated"),
+            models.Index(fields=["owner_unit", "expected_close_date"], name="opp_unit_close"),
+            models.Index(fields=["expected_close_date", "id"], name="opp_close_id"),
+            models.Index(fields=["-updated_at", "-id"], name="opp_updated_id"),
+            models.Index(fields=["-amount", "-id"], name="opp_amount_id"),
+            models.Index(fields=["name", "id"], name="opp_name_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return (self.amount * self.probability / Decimal(100)).quantize(Decimal("0.01"))
+
+
+class OpportunityLine(models.Model):
+    ACCOUNT_PATH = "opportunity__account__"
+
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE,
+                                    related_name="lines")
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT,
+                                related_name="opportunity_lines")
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2, default=Decimal("1"),
+                                   validators=[MinValueValidator(Decimal("0"))])
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2,
+                                     validators=[MinValueValidator(Decimal("0"))])
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("opportunity line")
+        verbose_name_plural = _("opportunity lines")
+        indexes = [models.Index(fields=["product", "opportunity"], name="oppline_product_opp")]
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity}"
+
+
+class OpportunityStageChange(models.Model):
+    """One entry into a stage (the first is the opportunity's creation). Never deleted, and changed only
+    once: when the opportunity leaves the stage, `left_at` and `seconds_in_stage` are filled in. The
+    pipeline of any past date is the last entry of each opportunity up to that date."""
+
+    ACCOUNT_PATH = "opportunity__account__"
+
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE,
+                                    related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, verbose_name=_("from stage"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, verbose_name=_("to stage"), on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("when"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    # The opportunity as it stood at that moment.
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="+")
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("owning unit"), on_delete=models.PROTECT,
+                                   related_name="+")
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    seconds_in_stage = models.BigIntegerField(_("seconds in stage"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [
+            models.Index(fields=["opportunity", "changed_at", "id"], name="stagechange_opp_time"),
+            models.Index(fields=["changed_at", "id"], name="stagechange_time"),
+            models.Index(fields=["to_stage", "seconds_in_stage"], name="stagechange_stage_duration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"

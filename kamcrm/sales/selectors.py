@@ -1,0 +1,188 @@
+"""Reads of opportunities and the funnel, always through org.selectors.visible.
+
+The funnel (K3) per stage: count, amount, weighted amount (amount × probability), the conversion
+from each open stage to the next (of the opportunities that reached a stage, the share that reached
+the next one or won), and the average days spent in the stage (completed stays). "As of" a past date
+it is rebuilt from the stage history: each opportunity's last entry up to that date, with the amount,
+probability, owner and unit recorded then.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from kamcrm.core.pagination import Page, keyset_page
+from kamcrm.org.models import OrgUnit, User
+from kamcrm.org.selectors import VIEW, get_visible_or_404, visible
+from kamcrm.sales.choices import StageKind
+from kamcrm.sales.filtersets import OpportunityFilterSet
+from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
+
+ZERO = Decimal("0")
+OPPORTUNITY_SORTS: dict[str, list[str]] = {
+    "-updated": ["-updated_at", "-id"],
+    "close": ["expected_close_date", "id"],
+    "-amount": ["-amount", "-id"],
+    "name": ["name", "id"],
+}
+
+
+def opportunity_queryset(user: User) -> QuerySet[Opportunity]:
+    return visible(Opportunity.objects.all(), user, VIEW)
+
+
+def opportunity_filtered(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[Opportunity]:
+    """What `user` may see, narrowed by the list's filters (ValidationError names a bad filter)."""
+    fs = OpportunityFilterSet(data=filters or {}, queryset=opportunity_queryset(user))
+    if not fs.is_valid():
+        raise ValidationError({k: [str(m) for m in v] for k, v in fs.errors.items()})
+    return fs.qs
+
+
+def opportunity_list(*, user: User, filters: dict[str, Any] | None = None, sort: str = "-updated",
+                     cursor: str | None = None, page_size: int = 50) -> Page:
+    order = OPPORTUNITY_SORTS.get(sort)
+    if order is None:
+        raise ValidationError({"sort": [gettext("Unknown sort “%(sort)s”; use one of: %(choices)s.")
+                                      % {"sort": sort, "choices": ", ".join(OPPORTUNITY_SORTS)}]})
+    qs = opportunity_filtered(user=user, filters=filters).select_related("account", "owner", "stage")
+    return keyset_page(qs, order=order, cursor=cursor, page_size=page_size)
+
+
+def opportunity_get(*, user: User, pk: int) -> Opportunity:
+    return get_visible_or_404(Opportunity.objects.select_related("account", "owner", "owner_unit", "stage"), user,
+                              VIEW, pk=pk)
+
+
+def opportunity_history(*, opportunity: Opportunity) -> list[OpportunityStageChange]:
+    return list(opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")
+                .order_by("-changed_at", "-id")[:200])
+
+
+@dataclass
+class FunnelRow:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+    reached: int = 0  # opportunities that got at least this far (open stages and won)
+    conversion: float | None = None  # reached(next) / reached(this), for open stages
+    avg_days: float | None = None  # average completed stay in this stage
+
+
+@dataclass
+class Funnel:
+    rows: list[FunnelRow] = field(default_factory=list)
+    as_of: dt.date | None = None
+
+    @property
+    def open_rows(self) -> list[FunnelRow]:
+        return [r for r in self.rows if r.stage.kind == StageKind.OPEN]
+
+    def total(self, kind: str) -> FunnelRow:
+        out = FunnelRow(stage=None)  # type: ignore[arg-type]
+        for row in self.rows:
+            if row.stage.kind == kind:
+                out.count += row.count
+                out.amount += row.amount
+                out.weighted += row.weighted
+        return out
+
+
+def _scope(qs: QuerySet, *, opportunity_ref: str, unit: OrgUnit | None, owner: User | None, line_id: int | None,
+           close_from: dt.date | None, close_to: dt.date | None) -> QuerySet:
+    """The funnel's filters, on opportunities or on history rows (which carry the owner, unit and
+    expected close date as they were then, under the same names)."""
+    if unit is not None:
+        qs = qs.filter(owner_unit__path__startswith=unit.path)
+    if owner is not None:
+        qs = qs.filter(owner_id=owner.pk)
+    if line_id is not None:
+        qs = qs.filter(Exists(OpportunityLine.objects.filter(opportunity_id=OuterRef(opportunity_ref),
+                                                             product__line_id=line_id)))
+    if close_from is not None:
+        qs = qs.filter(expected_close_date__gte=close_from)
+    if close_to is not None:
+        qs = qs.filter(expected_close_date__lte=close_to)
+    return qs
+
+
+def funnel(*, user: User, unit: OrgUnit | None = None, owner: User | None = None, line_id: int | None = None,
+           close_from: dt.date | None = None, close_to: dt.date | None = None,
+           as_of: dt.date | None = None) -> Funnel:
+    """The funnel of what `user` may see, narrowed by unit subtree, owner, product line and expected
+    close date; `as_of` rebuilds it from the stage history at the end of that day."""
+    stages = list(Stage.objects.order_by("order", "id"))
+    by_id = {s.pk: FunnelRow(stage=s) for s in stages}
+    opportunities = visible(Opportunity.objects.all(), user, VIEW)
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100,
+                                 output_field=DecimalField(max_digits=20, decimal_places=4))
+    if as_of is None:
+        scoped = _scope(opportunities, opportunity_ref="pk", unit=unit, owner=owner, line_id=line_id, close_from=close_from,
+                        close_to=close_to)
+        rows = scoped.values("stage_id").annotate(n=Count("id"), total=Coalesce(Sum("amount"), ZERO),
+                                                  wsum=Coalesce(Sum(weighted), ZERO))
+        history = OpportunityStageChange.objects.filter(opportunity__in=scoped.values("pk"))
+    else:
+        end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+        # Each opportunity's last entry up to that moment: the state it was in then.
+        last = (OpportunityStageChange.objects.filter(opportunity_id=OuterRef("opportunity_id"), changed_at__lt=end)
+                .order_by("-changed_at", "-id").values("pk")[:1])
+        entries = OpportunityStageChange.objects.filter(
+            opportunity__in=opportunities.values("pk"), changed_at__lt=end, pk=Subquery(last))
+        entries = _scope(entries, opportunity_ref="opportunity_id", unit=unit, owner=owner, line_id=line_id,
+                         close_from=close_from, close_to=close_to)
+        rows = (entries.values(stage_id=F("to_stage_id"))
+                .annotate(n=Count("id"), total=Coalesce(Sum("amount"), ZERO), wsum=Coalesce(Sum(weighted), ZERO)))
+        history = OpportunityStageChange.objects.filter(opportunity__in=entries.values("opportunity_id"),
+                                                        changed_at__lt=end)
+    for row in rows:
+        target = by_id.get(row["stage_id"])
+        if target is not None:
+            target.count, target.amount = row["n"], Decimal(row["total"])
+            target.weighted = Decimal(row["wsum"]).quantize(Decimal("0.01"))
+    _conversion(stages, by_id, history)
+    for row in (history.filter(seconds_in_stage__isnull=False).values("to_stage_id")
+                .annotate(avg=Avg("seconds_in_stage"))):
+        target = by_id.get(row["to_stage_id"])
+        if target is not None and row["avg"] is not None:
+            target.avg_days = round(float(row["avg"]) / 86400, 1)
+    return Funnel(rows=[by_id[s.pk] for s in stages if s.is_active or by_id[s.pk].count], as_of=as_of)
+
+
+def _conversion(stages: list[Stage], by_id: dict[int, FunnelRow], history: QuerySet) -> None:
+    """reached(stage) = opportunities whose furthest open-or-won stage is at least that far."""
+    progress = [s for s in stages if s.kind in (StageKind.OPEN, StageKind.WON)]
+    furthest = (history.filter(to_stage__kind__in=[StageKind.OPEN, StageKind.WON]).values("opportunity_id")
+                .annotate(top=Max("to_stage__order")).values_list("top", flat=True))
+    counts: dict[int, int] = {}
+    for top in furthest.iterator(chunk_size=5000):
+        counts[top] = counts.get(top, 0) + 1
+    for stage in progress:
+        by_id[stage.pk].reached = sum(n for order, n in counts.items() if order >= stage.order)
+    open_stages = [s for s in progress if s.kind == StageKind.OPEN]
+    for stage in open_stages:
+        later = [s for s in progress if s.order > stage.order]
+        row = by_id[stage.pk]
+        if later and row.reached:
+            row.conversion = round(by_id[later[0].pk].reached / row.reached, 4)
