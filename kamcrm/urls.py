@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("kamcrm.core.urls")),
     path("accounts/", include("kamcrm.customers.urls")),
     path("org/", include("kamcrm.org.urls")),
+    path("sales/", include("kamcrm.sales.urls")),
+    path("products/", include("kamcrm.products.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),

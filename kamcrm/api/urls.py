@@ -11,6 +11,8 @@ from kamcrm.exchange.import_api import ImportJobViewSet, ImportMappingViewSet
 from kamcrm.integrations.api import schema as _integrations_schema  # noqa: F401  (bearer auth in OpenAPI)
 from kamcrm.integrations.api.views import InboundEventView
 from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
+from kamcrm.products.api.routes import ROUTES as PRODUCT_ROUTES
+from kamcrm.sales.api.routes import ROUTES as SALES_ROUTES
 
 app_name = "api"
 
@@ -23,6 +25,8 @@ router.register("account-teams", AccountTeamMemberViewSet, basename="accountteam
 router.register("attribute-definitions", AttributeDefinitionViewSet, basename="attributedefinition")
 router.register("imports", ImportJobViewSet, basename="importjob")
 router.register("import-mappings", ImportMappingViewSet, basename="importmapping")
+for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES]:
+    router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token_obtain"),

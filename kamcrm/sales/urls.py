@@ -1,0 +1,5 @@
+"""Sales UI routes: sales:<model>_<action>."""
+from django.urls import path  # noqa: F401
+
+app_name = "sales"
+urlpatterns: list = []
