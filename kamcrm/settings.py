@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kamcrm.customers",
     "kamcrm.products",
     "kamcrm.sales",
+    "kamcrm.activities",
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",

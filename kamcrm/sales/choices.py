@@ -28,3 +28,17 @@ class ExitCriterion(models.TextChoices):
     AMOUNT_POSITIVE = "amount_positive", _("an amount above zero")
     HAS_CLOSE_DATE = "has_close_date", _("an expected close date")
     HAS_COMPETITOR = "has_competitor", _("the competitor named")
+
+
+class RuleKind(models.TextChoices):
+    """The funnel health checks (K3): each fires at most once per period per rule."""
+
+    THIN_TOP = "thin_top", _("top of the funnel below k × the remaining target gap")
+    LOW_CONVERSION = "low_conversion", _("a stage's conversion below its trailing median")
+    STALE_DEALS = "stale_deals", _("deals older than the stage's 75th percentile")
+    NO_ACTIVITY = "no_activity", _("no activity for N days")
+
+
+class RulePeriod(models.TextChoices):
+    WEEK = "week", _("week")
+    MONTH = "month", _("month")

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kamcrm.core.models import ExternalIdModel, TimeStampedModel
-from kamcrm.sales.choices import OpportunitySource, StageKind
+from kamcrm.sales.choices import OpportunitySource, RuleKind, RulePeriod, StageKind
 
 
 class Stage(TimeStampedModel):
@@ -168,3 +168,54 @@ class OpportunityStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class FunnelRule(TimeStampedModel):
+    """A funnel health check for a unit's (and optionally a product line's) pipeline. When it fires it
+    raises a FunnelAlert (once per period) and gives the follow-up task to `task_owner`."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("check"), max_length=20, choices=RuleKind.choices)
+    unit = models.ForeignKey("org.OrgUnit", verbose_name=_("unit"), null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="funnel_rules", help_text=_("Empty: the whole company."))
+    product_line = models.ForeignKey("products.ProductLine", verbose_name=_("product line"), null=True, blank=True,
+                                     on_delete=models.CASCADE, related_name="funnel_rules")
+    # thin_top: {"k": 3, "top_stages": 2}; low_conversion: {"stage": "relationship", "periods": 6};
+    # stale_deals: {"percentile": 75}; no_activity: {"days": 30}
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    period = models.CharField(_("period"), max_length=10, choices=RulePeriod.choices, default=RulePeriod.MONTH)
+    task_owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("task for"), on_delete=models.PROTECT,
+                                   related_name="+", help_text=_("Who gets the follow-up task, e.g. marketing when "
+                                                                 "the top of the funnel is thin."))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("funnel health rule")
+        verbose_name_plural = _("funnel health rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FunnelAlert(models.Model):
+    """One firing of a rule in one period, with what was measured and the records behind it."""
+
+    rule = models.ForeignKey(FunnelRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts")
+    period_key = models.CharField(_("period"), max_length=10, help_text="2026-11 or 2026-W48")
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    metric = models.CharField(_("metric"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=4)
+    threshold = models.DecimalField(_("threshold"), max_digits=20, decimal_places=4)
+    opportunity_ids = models.JSONField(_("opportunities behind it"), default=list)
+    task = models.ForeignKey("activities.Task", verbose_name=_("task"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("funnel health alert")
+        verbose_name_plural = _("funnel health alerts")
+        constraints = [models.UniqueConstraint(fields=["rule", "period_key"], name="sales_alert_once_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.period_key}"

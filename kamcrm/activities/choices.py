@@ -1,0 +1,13 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("to do")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class TaskSource(models.TextChoices):
+    MANUAL = "manual", _("by hand")
+    FUNNEL_ALERT = "funnel_alert", _("funnel health alert")
