@@ -170,3 +170,33 @@ class Interaction(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class AccountOwnership(models.Model):
+    """Who owned an account when. Written at each reassignment (the first one also records the period of
+    the owner before it), so "who owned this account on 1 March" is one indexed query; an account never
+    reassigned has no rows: its owner is its owner since it was created."""
+
+    ACCOUNT_PATH = "account__"
+
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="ownerships")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"), on_delete=models.PROTECT,
+                              related_name="+")
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("owning unit"), on_delete=models.PROTECT,
+                                   related_name="+")
+    valid_from = models.DateField(_("from"))
+    valid_to = models.DateField(_("to"), null=True, blank=True, help_text=_("Empty: the current owner."))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "valid_from", "id"]
+        verbose_name = _("account ownership")
+        verbose_name_plural = _("account ownership history")
+        indexes = [models.Index(fields=["account", "valid_from"], name="ownership_account_from"),
+                   models.Index(fields=["owner", "valid_from"], name="ownership_owner_from")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.owner_id} {self.valid_from}–{self.valid_to or ''}"

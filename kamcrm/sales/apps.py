@@ -15,4 +15,4 @@ class SalesConfig(AppConfig):
         register(Stage)
         register(Opportunity, exclude=("stage_entered_at",), timeline=True)
         register(OpportunityLine)
-        register_kinds([("stage_change", _("stage change"))])
+        register_kinds([("stage_change", _("stage change")), ("owner_change", _("account manager change"))])
