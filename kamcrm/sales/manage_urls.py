@@ -1,0 +1,11 @@
+"""Sales managers' routes: sales_manage:<action> (mounted at /sales/manage/)."""
+from django.urls import path
+
+from kamcrm.sales import manage_views
+
+app_name = "sales_manage"
+urlpatterns = [
+    path("accounts/<int:pk>/reassign/", manage_views.account_reassign, name="account_reassign"),
+    path("alerts/", manage_views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", manage_views.alert_detail, name="alert"),
+]
