@@ -8,7 +8,9 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Tasks")
 
     def ready(self):
-        from kamcrm.activities.models import Task
+        from kamcrm.activities.models import SalesPlan, Task, Visit
         from kamcrm.audit.registry import register
 
         register(Task)
+        register(SalesPlan)
+        register(Visit)

@@ -11,3 +11,15 @@ class TaskStatus(models.TextChoices):
 class TaskSource(models.TextChoices):
     MANUAL = "manual", _("by hand")
     FUNNEL_ALERT = "funnel_alert", _("funnel health alert")
+
+
+class PlanStatus(models.TextChoices):
+    OPEN = "open", _("in progress")
+    DONE = "done", _("achieved")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class VisitStatus(models.TextChoices):
+    PLANNED = "planned", _("planned")
+    DONE = "done", _("visited")
+    CANCELLED = "cancelled", _("cancelled")
