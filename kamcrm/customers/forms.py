@@ -306,9 +306,16 @@ class InteractionForm(TablerFormMixin, forms.Form):
                                                                  format="%Y-%m-%dT%H:%M"))
     contact = forms.ModelChoiceField(label=_("Contact"), required=False, queryset=Contact.objects.none(),
                                      empty_label="—")
+    opportunity = forms.ModelChoiceField(label=_("Opportunity"), required=False, queryset=None, empty_label="—")
+    follow_up_on = forms.DateField(label=_("Follow up on"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}),
+                                   help_text=_("Gives you a task for that day."))
 
     def __init__(self, *args: Any, account: Account, contacts: list[Contact] | None = None, **kwargs: Any) -> None:
+        from kamcrm.sales.models import Opportunity
+
         super().__init__(*args, **kwargs)
+        self.fields["opportunity"].queryset = Opportunity.objects.filter(account=account).order_by("-updated_at")
         field = self.fields["contact"]
         field.queryset = Contact.objects.filter(account=account)
         if contacts is not None:
@@ -317,5 +324,6 @@ class InteractionForm(TablerFormMixin, forms.Form):
         self.fields["kind"].widget.attrs["data-testid"] = "interaction-kind"
 
     def service_data(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in ["kind", "subject", "body", "occurred_at", "contact"]}
+        return {name: self.cleaned_data[name]
+                for name in ["kind", "subject", "body", "occurred_at", "contact", "opportunity", "follow_up_on"]}
 

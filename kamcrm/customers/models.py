@@ -161,12 +161,17 @@ class Interaction(TimeStampedModel):
     occurred_at = models.DateTimeField(_("when"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("logged by"), null=True,
                                on_delete=models.SET_NULL, related_name="+")
+    # The deal it was about, if any: it then shows on the opportunity as well as on the account.
+    opportunity = models.ForeignKey("sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="interactions")
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
-        indexes = [models.Index(fields=["account", "-occurred_at", "-id"], name="interaction_account_time")]
+        indexes = [models.Index(fields=["account", "-occurred_at", "-id"], name="interaction_account_time"),
+                   models.Index(fields=["opportunity", "-occurred_at"], name="interaction_opp_time")]
 
     def __str__(self) -> str:
         return self.subject

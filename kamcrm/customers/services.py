@@ -232,14 +232,25 @@ def team_member_remove(*, member: AccountTeamMember, by: User | None = None) -> 
 
 @transaction.atomic
 def interaction_log(*, account: Account, kind: str, subject: str, body: str = "", occurred_at=None,
-                    contact: Contact | None = None, by: User | None = None) -> Interaction:
-    """Log a note, call, visit, email or meeting; it appears on the account's timeline at once."""
+                    contact: Contact | None = None, by: User | None = None, opportunity=None,  # noqa: ANN001
+                    follow_up_on=None) -> Interaction:  # noqa: ANN001
+    """Log a note, call, visit, email or meeting; it appears on the account's timeline at once (and on
+    the opportunity it was about). A follow-up date gives the author a task for that day, which is
+    flagged once overdue."""
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": _("This contact belongs to another account.")})
+    if opportunity is not None and opportunity.account_id != account.pk:
+        raise ValidationError({"opportunity": _("This opportunity belongs to another account.")})
     interaction = Interaction(account=account, kind=kind, subject=subject, body=body, contact=contact,
-                              occurred_at=occurred_at or timezone.now(), author=by)
+                              occurred_at=occurred_at or timezone.now(), author=by, opportunity=opportunity,
+                              follow_up_on=follow_up_on)
     interaction.full_clean()
     interaction.save()
+    if follow_up_on is not None and by is not None:
+        from kamcrm.activities.services import task_create  # activities builds on customers, not the reverse
+
+        task_create(title=_("Follow up: %(s)s") % {"s": subject[:180]}, assignee=by, by=by, due_on=follow_up_on,
+                    account=account, opportunity=opportunity)
     TimelineEvent.objects.create(
         account=account, occurred_at=interaction.occurred_at, kind=kind, summary=subject[:300], body=body,
         actor=by, content_type=ContentType.objects.get_for_model(Interaction), object_id=interaction.pk,

@@ -135,3 +135,19 @@ def test_a_sales_plan_from_its_page(client_for, org):
     client.post(reverse("activities:sales_plan", args=[plan.pk]), {"status": "done"})
     plan.refresh_from_db()
     assert plan.status == "done"
+
+
+def test_a_logged_call_about_a_deal_shows_on_it_and_its_follow_up_becomes_a_task(client_for, org):
+    from kamcrm.sales import services as sales_services
+
+    deal = sales_services.opportunity_create(account=org.acct, name="专线扩容", owner=org.rep)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    customer_services.interaction_log(account=org.acct, kind="call", subject="确认需求", by=org.rep, opportunity=deal,
+                                      follow_up_on=yesterday)
+    assert list(deal.interactions.values_list("subject", flat=True)) == ["确认需求"]
+    task = Task.objects.get()
+    assert (task.opportunity, task.due_on, task.assignee) == (deal, yesterday, org.rep)
+    assert 'data-testid="overdue"' in client_for(org.rep).get(reverse("activities:task_list")).content.decode()
+    with pytest.raises(ValidationError) as caught:
+        customer_services.interaction_log(account=org.other, kind="call", subject="x", by=org.rep, opportunity=deal)
+    assert "opportunity" in caught.value.message_dict
