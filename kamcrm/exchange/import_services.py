@@ -87,7 +87,8 @@ def import_job_create(*, by: User | None, file: BinaryIO, file_name: str, mappin
                       enqueue: bool = True, draft: bool = False) -> ImportJob:
     """Store the upload and queue its job (a draft waits for its columns to be mapped: import_job_map)."""
     if mapping is not None:
-        steps, source_system = mapping.steps, source_system or mapping.source_system
+        # Given steps are the mapping adjusted for this run (e.g. the CLI's --set constants).
+        steps, source_system = steps or mapping.steps, source_system or mapping.source_system
     steps = steps_check(steps)
     _check_permitted(by, steps)
     source_system = (source_system or "").strip()

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamcrm.audit.models import TimelineEvent
+from kamcrm.audit.registry import record_bulk
 from kamcrm.core.attributes import clean_attributes
 from kamcrm.core.context import current
 from kamcrm.core.services import model_update
@@ -176,6 +177,7 @@ def opportunity_create(*, by: User | None = None, account: Account, name: str, o
     for row in line_rows:
         row.opportunity = opportunity
     OpportunityLine.objects.bulk_create(line_rows)
+    record_bulk(line_rows, action="create")
     if contacts:
         opportunity.contacts.set(contacts)
     if collaborators:
@@ -212,10 +214,12 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any], by: Us
         raise ValidationError({"account": _("An opportunity stays with its account; create a new one instead.")})
     if lines is not None:
         rows = _line_rows(lines)
-        OpportunityLine.objects.filter(opportunity=opportunity).delete()
+        for old in OpportunityLine.objects.filter(opportunity=opportunity):
+            old.delete()  # one by one, so that each removal is audited
         for row in rows:
             row.opportunity = opportunity
         OpportunityLine.objects.bulk_create(rows)
+        record_bulk(rows, action="create")
         if rows:
             data["amount"] = sum((row.amount for row in rows), Decimal("0"))
     elif "amount" in data and opportunity.lines.exists():

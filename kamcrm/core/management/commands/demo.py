@@ -17,6 +17,8 @@ from kamcrm.core.context import Channel, change_context
 from kamcrm.customers.demo import build_customers
 from kamcrm.customers.models import Account
 from kamcrm.org.demo import DEFAULT_SEED, build_org, demo_logins
+from kamcrm.products.demo import build_products
+from kamcrm.sales.demo import build_sales
 
 URL = "http://127.0.0.1:8000"
 
@@ -53,6 +55,8 @@ class Command(BaseCommand):
                     build_customers(accounts=accounts, seed=seed, progress=self.stdout.write)
                 except ValueError as exc:  # more accounts than the name generator can make distinct
                     raise CommandError(str(exc)) from exc
+                build_products(seed=seed, progress=self.stdout.write)
+                build_sales(seed=seed, progress=self.stdout.write)
             # The import mappings shipped with kamcrm (their constants name the demo's root unit and admin).
             call_command("import_mapping", "builtin", verbosity=0)
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
