@@ -220,7 +220,8 @@ REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"].append("kamcrm.integrations.auth.Ha
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["InboundEventTypeEnum"] = (
     "kamcrm.integrations.models.EventType")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
-    "ImportErrorKindEnum": "kamcrm.exchange.models.ImportErrorKind", "UnitKindEnum": "kamcrm.org.choices.UnitKind"})
+    "ImportErrorKindEnum": "kamcrm.exchange.models.ImportErrorKind", "UnitKindEnum": "kamcrm.org.choices.UnitKind",
+    "StageKindEnum": "kamcrm.sales.choices.StageKind"})
 
 # --- Exports (kamcrm/exchange/export.py) ----------------------------------------------------------
 # An export streams at constant memory, but one that would hold more rows than this is refused

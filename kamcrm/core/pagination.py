@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 COUNT_BOUND = 10_000
@@ -50,8 +50,28 @@ def _decode(cursor: str) -> tuple[list[Any], str]:
         raise ValidationError({"cursor": _("Invalid cursor.")}) from None
 
 
+def _nullable(model, name: str) -> bool:
+    return model._meta.get_field(name).null
+
+
+def _ordering(order: list[str], model) -> list[Any]:
+    """order_by() terms. A nullable key sorts its nulls last ascending and first descending (PostgreSQL's
+    default, which its b-tree indexes serve; SQLite is told explicitly), so flipping the order for the
+    previous page is the exact reverse."""
+    terms: list[Any] = []
+    for spec in order:
+        name = spec.lstrip("-")
+        if not _nullable(model, name):
+            terms.append(spec)
+        elif spec.startswith("-"):
+            terms.append(F(name).desc(nulls_first=True))
+        else:
+            terms.append(F(name).asc(nulls_last=True))
+    return terms
+
+
 def _after(order: list[str], values: list[Any], model) -> Q:
-    """Rows strictly after `values` in `order` (a "-" prefix sorts descending).
+    """Rows strictly after `values` in `order` (a "-" prefix sorts descending; nulls as in _ordering).
 
     Written as `first >= v0 AND (first > v0 OR (first = v0 AND second > v1) ...)` so that the
     database can range-scan the index on the leading column.
@@ -63,17 +83,32 @@ def _after(order: list[str], values: list[Any], model) -> Q:
             value = model._meta.get_field(name).to_python(raw)
         except (ValidationError, TypeError, ValueError):  # a tampered cursor: a list, a number for a date...
             raise ValidationError({"cursor": _("Invalid cursor.")}) from None
-        if value is None:  # sort keys are never null
+        if value is None and not _nullable(model, name):
             raise ValidationError({"cursor": _("Invalid cursor.")})
         keys.append((name, "lt" if spec.startswith("-") else "gt", value))
+
+    def beyond(name: str, op: str, value: Any) -> Q:
+        if value is None:  # ascending: nothing after the nulls; descending: every non-null comes after
+            return Q(pk__in=[]) if op == "gt" else Q(**{f"{name}__isnull": False})
+        step = Q(**{f"{name}__{op}": value})
+        return step | Q(**{f"{name}__isnull": True}) if op == "gt" and _nullable(model, name) else step
+
+    def same(name: str, value: Any) -> Q:
+        return Q(**{f"{name}__isnull": True}) if value is None else Q(**{name: value})
+
     tail = Q(pk__in=[])
     for i, (name, op, value) in enumerate(keys):
-        step = Q(**{f"{name}__{op}": value})
+        step = beyond(name, op, value)
         for prev_name, _op, prev_value in keys[:i]:
-            step &= Q(**{prev_name: prev_value})
+            step &= same(prev_name, prev_value)
         tail |= step
     first_name, first_op, first_value = keys[0]
-    return Q(**{f"{first_name}__{first_op}e": first_value}) & tail
+    if first_value is None:
+        return (Q(**{f"{first_name}__isnull": True}) if first_op == "gt" else Q()) & tail
+    lead = Q(**{f"{first_name}__{first_op}e": first_value})
+    if first_op == "gt" and _nullable(model, first_name):
+        lead |= Q(**{f"{first_name}__isnull": True})
+    return lead & tail
 
 
 def _key(obj, order: list[str]) -> list[Any]:
@@ -96,20 +131,20 @@ def keyset_page(qs: QuerySet, *, order: list[str], cursor: str | None = None, pa
         if len(values) != len(order):
             raise ValidationError({"cursor": _("Invalid cursor.")})
         if direction == "n":
-            rows = list(qs.filter(_after(order, values, model)).order_by(*order)[: page_size + 1])
+            rows = list(qs.filter(_after(order, values, model)).order_by(*_ordering(order, model))[: page_size + 1])
             has_more = len(rows) > page_size
             rows = rows[:page_size]
             next_c = _encode(_key(rows[-1], order), "n") if has_more and rows else None
             prev_c = _encode(_key(rows[0], order), "p") if rows else None
             return Page(rows, next_c, prev_c, page_size)
         flipped = _flip(order)
-        rows = list(qs.filter(_after(flipped, values, model)).order_by(*flipped)[: page_size + 1])
+        rows = list(qs.filter(_after(flipped, values, model)).order_by(*_ordering(flipped, model))[: page_size + 1])
         has_more = len(rows) > page_size
         rows = list(reversed(rows[:page_size]))
         prev_c = _encode(_key(rows[0], order), "p") if has_more and rows else None
         next_c = _encode(_key(rows[-1], order), "n") if rows else None
         return Page(rows, next_c, prev_c, page_size)
-    rows = list(qs.order_by(*order)[: page_size + 1])
+    rows = list(qs.order_by(*_ordering(order, model))[: page_size + 1])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     return Page(rows, _encode(_key(rows[-1], order), "n") if has_more else None, None, page_size)

@@ -30,7 +30,8 @@ class ExportApi(APIView):
             "full-width forms) is prefixed with an apostrophe. Every export is logged."
         ),
         parameters=[
-            OpenApiParameter("entity", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["accounts", "contacts"]),
+            OpenApiParameter("entity", OpenApiTypes.STR, OpenApiParameter.PATH,
+                             enum=["accounts", "contacts", "opportunities", "products"]),
             OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["csv", "xlsx"]),
             OpenApiParameter("sort", OpenApiTypes.STR, OpenApiParameter.QUERY, description="As the list's `sort`."),
         ],

@@ -4,6 +4,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from kamcrm.customers.filtersets import _subtree
 from kamcrm.customers.models import Account
@@ -41,6 +43,7 @@ class OpportunityFilterSet(django_filters.FilterSet):
         value = value.strip()
         return queryset.filter(name__icontains=value) if value else queryset
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_line(self, queryset, name, value):
         if not value:
             return queryset

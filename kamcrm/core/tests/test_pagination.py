@@ -213,3 +213,24 @@ def test_a_page_is_one_query(org, django_assert_num_queries):
     first = keyset_page(Account.objects.all(), order=["name", "id"], page_size=3)
     with django_assert_num_queries(1):
         keyset_page(Account.objects.all(), order=["name", "id"], cursor=first.next_cursor, page_size=3)
+
+
+@FUZZ
+@given(days=st.lists(st.one_of(st.none(), st.integers(0, 3)), max_size=25), page_size=st.integers(1, 7),
+       descending=st.booleans())
+def test_a_nullable_key_sorts_nulls_last_ascending_and_first_descending_both_ways(org, days, page_size, descending):
+    from kamcrm.customers.models import Contact
+
+    def check():
+        base = dt.date(2026, 1, 1)
+        rows = Contact.objects.bulk_create(
+            Contact(account=org.acct, name=f"c{i}", birthday=None if d is None else base + dt.timedelta(days=d))
+            for i, d in enumerate(days))
+        order = ["-birthday", "-id"] if descending else ["birthday", "id"]
+        ascending = sorted(rows, key=lambda c: (c.birthday is None, c.birthday or base, c.pk))
+        expected = [c.pk for c in (reversed(ascending) if descending else ascending)]
+        forward, backward = walk(Contact.objects.all(), order, page_size)
+        assert [pk for page in forward for pk in pks(page)] == expected
+        assert [pks(p) for p in backward] == [pks(p) for p in forward]
+
+    in_savepoint(check)

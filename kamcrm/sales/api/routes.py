@@ -1,2 +1,8 @@
 """The sales app's API routes, registered on the v1 router by kamcrm/api/urls.py: (prefix, viewset, basename)."""
-ROUTES: list = []
+from kamcrm.sales.api.views import FunnelViewSet, OpportunityViewSet, StageViewSet
+
+ROUTES: list = [
+    ("stages", StageViewSet, "stage"),
+    ("opportunities", OpportunityViewSet, "opportunity"),
+    ("funnel", FunnelViewSet, "funnel"),
+]
