@@ -129,16 +129,22 @@ class AccountImport(ImportEntity):
                     row.error("credit_code", ImportErrorKind.TYPE, "; ".join(exc.messages))
         rows = [r for r in rows if r.ok]
         ext_ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
-        codes = {r.values["credit_code"] for r in rows if r.values.get("credit_code")}
-        names = {r.values["name"] for r in rows if r.values.get("name")}
         by_ext: dict[str, Account] = {}
         by_code: dict[str, Account] = {}
         by_name: dict[tuple[str, int], list[Account]] = defaultdict(list)
         if ext_ids:
             by_ext = {a.external_id: a for a in Account.objects.filter(source_system=ctx.source_system,
                                                                         external_id__in=ext_ids)}
+        # Codes and names are looked up only where the external id did not settle it (a re-import
+        # would otherwise load every account three times).
+        unsettled = [r for r in rows if by_ext.get(r.values.get("external_id") or "") is None]
+        codes = {r.values["credit_code"] for r in unsettled if r.values.get("credit_code")}
+        codes |= {r.values["credit_code"] for r in rows if r.values.get("credit_code")
+                  and by_ext.get(r.values.get("external_id") or "") is not None
+                  and by_ext[r.values["external_id"]].credit_code != r.values["credit_code"]}
         if codes:
             by_code = {a.credit_code: a for a in Account.objects.filter(credit_code__in=codes)}
+        names = {r.values["name"] for r in unsettled if r.values.get("name") and r.values.get("credit_code") not in by_code}
         if names:
             for a in Account.objects.filter(name__in=names):
                 by_name[(a.name, a.region_id)].append(a)
@@ -240,10 +246,13 @@ class AccountImport(ImportEntity):
                 row.existing, row.status = account, "created"
                 created.append(account)
                 continue
-            before = snapshot(account)
-            payload_before = webhooks.record_snapshot(account, webhooks.ACCOUNT_PAYLOAD_FIELDS)
             if any(k.startswith("attr_") for k in v):
                 data["attributes"] = self._attributes(row, account.attributes or {})
+            if all(getattr(account, key) == value for key, value in data.items()):
+                row.status = "unchanged"  # the common case of a re-import: no snapshots needed
+                continue
+            before = snapshot(account)
+            payload_before = webhooks.record_snapshot(account, webhooks.ACCOUNT_PAYLOAD_FIELDS)
             if data.get("owner_id") and data["owner_id"] != account.owner_id:
                 data["owner_unit_id"] = owners[data["owner_id"]].unit_id
             if data.get("parent_id") and data["parent_id"] != account.parent_id:
@@ -278,6 +287,57 @@ class AccountImport(ImportEntity):
     def set_deferred(self, record_id: int, field_name: str, target_id: int, ctx: ImportContext) -> None:
         account = Account.objects.get(pk=record_id)
         services.account_update(account=account, data={field_name: Account.objects.get(pk=target_id)})
+
+    def set_deferred_many(self, links: list[tuple[int, str, int]], ctx: ImportContext) -> dict[int, ValidationError]:
+        """Parents (the one self-reference) in bulk, the way write() writes: the loop check of
+        services._check_parent (with the links of this call applied in order), one UPDATE, the audit
+        rows and webhook events in bulk. The service one link at a time took ~40 ms a link."""
+        if any(name != "parent" for _pk, name, _t in links):
+            return super().set_deferred_many(links, ctx)
+        accounts = {a.pk: a for a in Account.objects.filter(pk__in={pk for pk, _n, _t in links})}
+        parent_of: dict[int, int | None] = {}  # links set by this call, ahead of the database
+
+        def parent(pk: int) -> int | None:
+            if pk not in parent_of:
+                parent_of[pk] = Account.objects.filter(pk=pk).values_list("parent_id", flat=True).first()
+            return parent_of[pk]
+
+        refused: dict[int, ValidationError] = {}
+        changed: dict[int, tuple[Account, dict[str, Any]]] = {}
+        for index, (pk, _name, target) in enumerate(links):
+            account = accounts[pk]
+            if parent(pk) == target:
+                continue
+            seen: set[int] = set()
+            current: int | None = target
+            while current is not None and current not in seen:
+                if current == pk:
+                    refused[index] = ValidationError(
+                        _("An account cannot be a subsidiary of itself or of its own subsidiary."))
+                    break
+                seen.add(current)
+                current = parent(current)
+            if index in refused:
+                continue
+            parent_of[pk] = target
+            if pk not in changed:
+                changed[pk] = (account, webhooks.record_snapshot(account, webhooks.ACCOUNT_PAYLOAD_FIELDS))
+        if not changed:
+            return refused
+        now = timezone.now()
+        diffs = {}
+        for pk, (account, _before) in changed.items():
+            before = snapshot(account)
+            account.parent_id = parent_of[pk]
+            after = snapshot(account)
+            diffs[pk] = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
+            account.updated_at = now
+        items = [a for a, _p in changed.values()]
+        Account.objects.bulk_update(items, ["parent", "updated_at"])
+        record_bulk(items, action="update", changes_for=lambda a: diffs[a.pk])
+        webhooks.events_emit_many(type="account.changed", items=[
+            (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS, before=p), a.pk) for a, p in changed.values()])
+        return refused
 
 
 class ContactImport(ImportEntity):

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -161,6 +162,18 @@ class ImportEntity:
     def set_deferred(self, record_id: int, field_name: str, target_id: int, ctx: ImportContext) -> None:
         """Set a self-reference once its target exists."""
         raise NotImplementedError
+
+    def set_deferred_many(self, links: list[tuple[int, str, int]], ctx: ImportContext) -> dict[int, ValidationError]:
+        """Set several self-references, in order: (record id, field, target id). Returns the links refused
+        (by their index), e.g. a parent that would make a loop; the others are set."""
+        refused: dict[int, ValidationError] = {}
+        for index, (record_id, field_name, target_id) in enumerate(links):
+            try:
+                with transaction.atomic():
+                    self.set_deferred(record_id, field_name, target_id, ctx)
+            except ValidationError as exc:
+                refused[index] = exc
+        return refused
 
 
 @dataclass

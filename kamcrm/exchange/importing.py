@@ -495,19 +495,19 @@ def _write_batch(job: ImportJob, step: Step, ctx: ImportContext, batch: list[tup
                         raise RowProblem(row, row.errors[0][0], row.errors[0][2], row.errors[0][1])
                 todo = _collapse(step, rows)
                 step.entity.write(todo, ctx)
-                _link_deferred(job, step, todo, ctx)
+                refused = _link_deferred(job, step, todo, ctx)
                 _crash("before_commit", job, batch_number)
                 counts = job.counts.setdefault(str(step.index), {})
                 for row in rows:
                     counts[row.status] = counts.get(row.status, 0) + 1
                 job.cursor_line = batch[-1][0]
                 job.rows_done = F("rows_done") + len(rows)
-                job.bad_rows = F("bad_rows") + len(rejected)
+                job.bad_rows = F("bad_rows") + len(rejected) + len(refused)
                 _renew(job)
                 job.save(update_fields=["cursor_line", "rows_done", "bad_rows", "counts", "deferred", "lease_until",
                                         "updated_at"])
-                if rejected:
-                    ImportRowError.objects.bulk_create(_error_rows(job, list(rejected.values())))
+                if rejected or refused:
+                    ImportRowError.objects.bulk_create(_error_rows(job, list(rejected.values())) + refused)
             job.refresh_from_db(fields=["rows_done", "bad_rows"])
             return rows + list(rejected.values())
         except RowProblem as problem:
@@ -538,28 +538,42 @@ def _collapse(step: Step, rows: list[ImportRow]) -> list[ImportRow]:
     return todo
 
 
-def _link_deferred(job: ImportJob, step: Step, rows: list[ImportRow], ctx: ImportContext) -> None:
+def _link_deferred(job: ImportJob, step: Step, rows: list[ImportRow], ctx: ImportContext) -> list[ImportRowError]:
+    """Set the references to rows further down that exist now. A link the entity refuses (e.g. a parent
+    that would make a loop) is not set and is reported on the row that asked for it."""
     for row in rows:
         record = row.existing
         for name, keys, value in row.deferred:
-            job.deferred.append([step.index, record.pk, name, keys, str(value)])
+            job.deferred.append([step.index, record.pk, name, keys, str(value), row.line])
     if not job.deferred:
-        return
+        return []
     remaining = []
+    refused: list[ImportRowError] = []
     wanted: dict[str, set[str]] = defaultdict(set)
-    for _s, _pk, name, keys, value in job.deferred:
+    for _s, _pk, name, keys, value, *_line in job.deferred:
         wanted[(name, keys)].add(value)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for (name, keys), values in wanted.items():
         found[(name, keys)] = _ref_candidates(step.fields[name].spec, tuple(keys.split(",")), values, ctx)
+    ready = []
     for item in job.deferred:
-        step_index, pk, name, keys, value = item
+        step_index, pk, name, keys, value, *_line = item
         target = found[(name, keys)].get(value)
         if target is None or target is AMBIGUOUS or step_index != step.index:
             remaining.append(item)
             continue
-        step.entity.set_deferred(pk, name, target, ctx)
+        ready.append((item, target))
+    problems = step.entity.set_deferred_many([(item[1], item[2], target) for item, target in ready], ctx)
+    for index, exc in problems.items():
+        step_index, _pk, name, _keys, value, *line = ready[index][0]
+        fmap = step.fields[name]
+        refused.append(ImportRowError(
+            job=job, step=step_index, line=line[0] if line else 0, column=fmap.column or name, value=value[:200],
+            kind=ImportErrorKind.INVALID,
+            message=_("%(f)s “%(v)s” was not set: %(reason)s")
+            % {"f": fmap.spec.label, "v": value, "reason": "; ".join(exc.messages)}))
     job.deferred = remaining
+    return refused
 
 
 def import_job_run(job_id: int, *, progress: Callable[[ImportJob], None] | None = None) -> ImportJob | None:
@@ -567,7 +581,7 @@ def import_job_run(job_id: int, *, progress: Callable[[ImportJob], None] | None 
     `progress(job)` is called after each batch (the CLI prints it)."""
     now = timezone.now()
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).select_related("created_by").first()
+        job = ImportJob.objects.select_for_update(of=("self",)).filter(pk=job_id).select_related("created_by").first()
         if job is None or not job.is_active:
             return None
         if job.lease_until is not None and job.lease_until > now:
