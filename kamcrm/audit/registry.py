@@ -140,16 +140,17 @@ def record_bulk(instances, *, action: str, changes_for=None) -> None:
     changes: list[ObjectChange] = []
     events: list[TimelineEvent] = []
     for instance in instances:
+        after = snapshot(instance)
         if changes_for is not None:
             diff = changes_for(instance)
         elif action == "create":
-            diff = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "", [], {})}
+            diff = {k: [None, v] for k, v in after.items() if v not in (None, "", [], {})}
         else:
             diff = {}
         change, event = _entries(instance, action, diff, ctx)
         changes.append(change)
         if event is not None:
             events.append(event)
-        setattr(instance, SNAPSHOT_ATTR, snapshot(instance))
+        setattr(instance, SNAPSHOT_ATTR, after)
     ObjectChange.objects.bulk_create(changes, batch_size=1000)
     TimelineEvent.objects.bulk_create(events, batch_size=1000)

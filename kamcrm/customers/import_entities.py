@@ -273,16 +273,16 @@ class AccountImport(ImportEntity):
         if created:
             Account.objects.bulk_create(created)
             record_bulk(created, action="create")
-            webhooks.events_emit_many(type="account.created", items=[
-                (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS), a.pk) for a in created])
+            webhooks.events_emit_many(type="account.created", items=(
+                (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS), a.pk) for a in created))
         if updated:
             fields = sorted({k for _a, _p, diff in updated for k in diff} | {"updated_at"})
             names = {f.attname: f.name for f in Account._meta.concrete_fields}
             Account.objects.bulk_update([a for a, _p, _d in updated], [names[f] for f in fields])
             diffs = {id(a): d for a, _p, d in updated}
             record_bulk([a for a, _p, _d in updated], action="update", changes_for=lambda a: diffs[id(a)])
-            webhooks.events_emit_many(type="account.changed", items=[
-                (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS, before=p), a.pk) for a, p, _d in updated])
+            webhooks.events_emit_many(type="account.changed", items=(
+                (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS, before=p), a.pk) for a, p, _d in updated))
 
     def set_deferred(self, record_id: int, field_name: str, target_id: int, ctx: ImportContext) -> None:
         account = Account.objects.get(pk=record_id)
@@ -335,8 +335,8 @@ class AccountImport(ImportEntity):
         items = [a for a, _p in changed.values()]
         Account.objects.bulk_update(items, ["parent", "updated_at"])
         record_bulk(items, action="update", changes_for=lambda a: diffs[a.pk])
-        webhooks.events_emit_many(type="account.changed", items=[
-            (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS, before=p), a.pk) for a, p in changed.values()])
+        webhooks.events_emit_many(type="account.changed", items=(
+            (webhooks.record_payload(a, webhooks.ACCOUNT_PAYLOAD_FIELDS, before=p), a.pk) for a, p in changed.values()))
         return refused
 
 

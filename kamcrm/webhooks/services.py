@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -51,14 +52,18 @@ def event_emit(*, type: str, payload: dict[str, Any], account_id: int | None) ->
     return event
 
 
-def events_emit_many(*, type: str, items: list[tuple[dict[str, Any], int | None]]) -> int:
+def events_emit_many(*, type: str, items: Iterable[tuple[dict[str, Any], int | None]]) -> int:
     """event_emit() for many records at once (bulk writes such as imports): one query for the
-    subscriptions, bulk inserts for the events and deliveries. Returns the number of events written."""
+    subscriptions, bulk inserts for the events and deliveries. Returns the number of events written.
+    `items` may be a generator: payloads are only built when someone subscribes to the type."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     subscriptions = [s for s in WebhookSubscription.objects.filter(active=True).only("id", "event_types")
                      if type in (s.event_types or [])]
-    if not subscriptions or not items:
+    if not subscriptions:
+        return 0
+    items = list(items)
+    if not items:
         return 0
     now = timezone.now()
     events = OutboxEvent.objects.bulk_create(
