@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export KAMCRM_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test setup assets messages lint clean
+.PHONY: run test setup assets messages lint clean bench-smoke
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ run: setup
 
 test: setup
 	$(PY) scripts/run_tests.py
+
+# The scale generator and the benchmark harness at a tiny scale, so that neither rots (CI runs this).
+BENCH_DB := sqlite:///$(CURDIR)/data/bench-smoke.sqlite3
+bench-smoke: $(PY_STAMP)
+	rm -f data/bench-smoke.sqlite3*
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DB) $(PY) manage.py generate --scale 0.01 --baseline 200
+	DATABASE_URL=$(BENCH_DB) $(PY) bench/run.py --reps 3 --out data/bench-smoke.json
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check kamcrm scripts bench

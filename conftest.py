@@ -63,6 +63,28 @@ def _reset_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _default_stages(request):
+    """A transactional test (browser, kill/resume) flushes every table, the rows that data migrations
+    seed included, so a later test would find no stage path. Before each test that uses the database,
+    put the seed's stages back when they are missing (one cheap query otherwise)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db", "live_server"}:
+        return
+    transactional = bool(marker is not None and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"})
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    import importlib
+
+    from django.apps import apps
+
+    from kamcrm.sales.models import Stage
+
+    if not Stage.objects.exists():
+        importlib.import_module("kamcrm.sales.migrations.0002_default_stages").forwards(apps, None)
+
+
 @pytest.fixture
 def org(db):
     from kamcrm.customers import services as customer_services

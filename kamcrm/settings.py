@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",
+    "kamcrm.scale",
     "kamcrm.api",
 ]
 
@@ -134,6 +135,8 @@ TIME_ZONE = os.environ.get("KAMCRM_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 CURRENCY = "CNY"
+# Our own number formats: Django's zh_Hans has no thousands separator; amounts read better with one.
+FORMAT_MODULE_PATH = ["kamcrm.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("KAMCRM_STATIC_ROOT", PROJECT_DIR / "staticfiles"))

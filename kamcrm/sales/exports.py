@@ -58,5 +58,5 @@ def _columns() -> list[Column]:
 
 OPPORTUNITIES = register(ExportEntity(
     name="opportunities", label=_("opportunities"), queryset=opportunity_export_queryset, sorts=OPPORTUNITY_SORTS,
-    columns=_columns, default_sort="-updated", attribute_entity="opportunity",
+    columns=_columns, default_sort="-updated", attribute_entity="opportunity", list_url="sales:opportunity_list",
 ))

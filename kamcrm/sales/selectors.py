@@ -186,3 +186,91 @@ def _conversion(stages: list[Stage], by_id: dict[int, FunnelRow], history: Query
         row = by_id[stage.pk]
         if later and row.reached:
             row.conversion = round(by_id[later[0].pk].reached / row.reached, 4)
+
+
+# ---- reads for the sales UI (board, detail, account 360 card) ----------------------------------
+
+def stage_choices(*, active_only: bool = True) -> list[Stage]:
+    """The stage path in order: open stages, then won, then lost (one query)."""
+    qs = Stage.objects.order_by("order", "id")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return list(qs)
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = ZERO
+    cards: list[Opportunity] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.cards))
+
+
+def opportunity_board(*, user: User, filters: dict[str, Any] | None = None, per_column: int = 20) -> list[BoardColumn]:
+    """One column per active stage (open stages in order, then won and lost) with the count and amount
+    of the filtered opportunities in it and the `per_column` most recently updated cards. Three
+    queries whatever the number of opportunities: stages, totals per stage, the cards (a window)."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    stages = stage_choices()
+    columns = {s.pk: BoardColumn(stage=s) for s in stages}
+    qs = opportunity_filtered(user=user, filters=filters)
+    for row in qs.order_by().values("stage_id").annotate(n=Count("id"), total=Coalesce(Sum("amount"), ZERO)):
+        column = columns.get(row["stage_id"])
+        if column is not None:
+            column.count, column.amount = row["n"], Decimal(row["total"])
+    ranked = (qs.filter(stage_id__in=list(columns))
+              .annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")],
+                                    order_by=[F("updated_at").desc(), F("id").desc()]))
+              .filter(rank__lte=per_column)
+              .select_related("account", "owner")
+              .order_by("stage_id", "-updated_at", "-id"))
+    for opportunity in ranked:
+        columns[opportunity.stage_id].cards.append(opportunity)
+    for column in columns.values():
+        for card in column.cards:
+            card.stage = column.stage  # the column's stage row: no query per card
+    kind_rank = {StageKind.OPEN: 0, StageKind.WON: 1, StageKind.LOST: 2}
+    return sorted(columns.values(), key=lambda c: (kind_rank.get(c.stage.kind, 3), c.stage.order, c.stage.pk))
+
+
+def opportunity_lines(*, opportunity: Opportunity) -> list[OpportunityLine]:
+    return list(opportunity.lines.select_related("product", "product__line").order_by("id"))
+
+
+def opportunity_contacts(*, opportunity: Opportunity, limit: int = 100) -> list:
+    return list(opportunity.contacts.order_by("name", "id")[:limit])
+
+
+def opportunity_collaborators(*, opportunity: Opportunity, limit: int = 100) -> list[User]:
+    return list(opportunity.collaborators.select_related("unit").order_by("username", "id")[:limit])
+
+
+@dataclass
+class AccountOpportunities:
+    items: list[Opportunity]
+    count: int
+    capped: bool
+    open_amount: Decimal
+    open_weighted: Decimal
+
+
+def account_opportunities(*, user: User, account_id: int, limit: int = 10) -> AccountOpportunities:
+    """The account 360's card: the most recently updated opportunities of the account that `user` may
+    see, how many there are (bounded) and the open pipeline's amount and weighted amount."""
+    from kamcrm.core.pagination import bounded_count
+
+    qs = opportunity_queryset(user).filter(account_id=account_id)
+    items = list(qs.select_related("stage", "owner").order_by("-updated_at", "-id")[:limit])
+    count, capped = bounded_count(qs)
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100,
+                                 output_field=DecimalField(max_digits=20, decimal_places=4))
+    totals = qs.filter(stage__kind=StageKind.OPEN).aggregate(total=Coalesce(Sum("amount"), ZERO),
+                                                             wsum=Coalesce(Sum(weighted), ZERO))
+    return AccountOpportunities(items=items, count=count, capped=capped, open_amount=Decimal(totals["total"]),
+                                open_weighted=Decimal(totals["wsum"]).quantize(Decimal("0.01")))

@@ -32,6 +32,10 @@ urlpatterns = [
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),
+    path("sales/manage/", include("kamcrm.sales.manage_urls")),
+    path("sales/", include("kamcrm.sales.urls")),
+    path("products/", include("kamcrm.products.urls")),
+    path("tasks/", include("kamcrm.activities.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
