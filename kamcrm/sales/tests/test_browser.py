@@ -138,6 +138,7 @@ def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, b
         assert opportunity.stage.code == "relationship"
 
         # the funnel shows it in "relationship built", in the table and the chart
+        page.get_by_test_id("nav-sales").click()  # the sales menu
         page.get_by_test_id("nav-funnel").click()
         page.wait_for_url(re.compile(r"/sales/funnel/"))
         assert page.get_by_test_id("funnel-count-relationship").inner_text() == "1"
