@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +30,7 @@ from kamcrm.core.services import validation_error_dict
 from kamcrm.customers import selectors as customer_selectors
 from kamcrm.org.selectors import EDIT, can
 from kamcrm.sales import selectors, services
+from kamcrm.sales.changes import week_over_week
 from kamcrm.sales.choices import StageKind
 from kamcrm.sales.forms import (
     FunnelFilterForm,
@@ -296,10 +298,26 @@ def funnel(request: HttpRequest) -> HttpResponse:
                         "value": {"amount": float(row.amount), "reached": row.reached}.get(measure, row.count)}
                        for row in result.open_rows],
         }
+    weeks = []
+    if result is not None and not empty:
+        args = form.selector_args()
+        for name, start, buckets in week_over_week(user=request.user, day=args["as_of"], unit=args["unit"],
+                                                   owner=args["owner"]):
+            label = _("This week (from %(d)s)") if name == "this" else _("The week before (from %(d)s)")
+            weeks.append({"label": label % {"d": date_format(start, "Y-m-d")}, "buckets": [
+                (key, CHANGE_LABELS[key], bucket.count, bucket.amount,
+                 f"{reverse('sales:opportunity_list')}?ids={','.join(map(str, bucket.ids[:DRILL_IDS]))}")
+                for key, bucket in buckets.items()]})
     return render(request, "sales/funnel.html", {
         "form": form, "funnel": result, "chart": chart, "totals": totals, "empty": empty, "measure": measure,
-        "filtered": bool(form.active_filters()),
+        "filtered": bool(form.active_filters()), "weeks": weeks,
     }, status=_bad(form))
+
+
+# The week-over-week card's rows; a bucket's link lists (at most DRILL_IDS of) the deals behind it.
+CHANGE_LABELS = {"new": gettext_lazy("new"), "advanced": gettext_lazy("advanced"), "slipped": gettext_lazy("slipped"),
+                 "won": gettext_lazy("won"), "lost": gettext_lazy("lost or abandoned")}
+DRILL_IDS = 200
 
 
 # ---- the account 360's card ----------------------------------------------------------------------

@@ -361,3 +361,16 @@ def test_the_account_360_loads_the_opportunities_card(client_for, org, opp):
 def test_the_navigation_links_the_sales_pages(client_for, org):
     html = client_for(org.rep).get(reverse("sales:funnel")).content.decode()
     assert 'data-testid="nav-opportunities"' in html and 'data-testid="nav-funnel"' in html
+
+
+def test_the_funnel_shows_this_week_against_the_week_before_with_drill_down(client_for, org):
+    from kamcrm.sales import services as sales_services
+
+    deal = sales_services.opportunity_create(account=org.acct, name="本周新商机", owner=org.rep)
+    html = client_for(org.rep).get(reverse("sales:funnel")).content.decode()
+    assert 'data-testid="week-over-week"' in html
+    assert f"?ids={deal.pk}" in html
+    listed = client_for(org.rep).get(reverse("sales:opportunity_list") + f"?ids={deal.pk}").content.decode()
+    assert "本周新商机" in listed
+    bad = client_for(org.rep).get(reverse("sales:opportunity_list") + "?ids=1,x")
+    assert bad.status_code == 400
