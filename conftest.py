@@ -20,6 +20,18 @@ from django.db import connection
 PASSWORD = "Kam-crm-test-2026"
 
 
+def shared_datasets():
+    """The public acceptance data sets (../shared/datasets beside the checkout, or KAMCRM_DATASETS)."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for candidate in (os.environ.get("KAMCRM_DATASETS"), here.parent / "shared" / "datasets",
+                      Path("/work/shared/datasets")):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return here.parent / "shared" / "datasets"
+
+
 def pytest_configure(config):
     from django.conf import settings
 

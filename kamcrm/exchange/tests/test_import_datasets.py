@@ -6,16 +6,16 @@ import csv
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 
+from conftest import shared_datasets
 from kamcrm.customers.models import Account
 from kamcrm.exchange.models import ImportJob, ImportMapping, ImportStatus
 from kamcrm.org.models import OrgUnit, User
 
 pytestmark = pytest.mark.django_db
 
-DATASETS = Path(django_settings.BASE_DIR).parents[1] / "shared" / "datasets"  # /work/shared/datasets
+DATASETS = shared_datasets()
 MAVEN = DATASETS / "maven_crm_sales_opportunities"
 STOCKS = DATASETS / "cn_a_share_security_list" / "stock_basic.csv"
 

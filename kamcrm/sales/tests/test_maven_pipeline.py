@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Avg, Sum
 
+from conftest import shared_datasets
 from kamcrm.customers.models import Account
 from kamcrm.exchange.models import ImportMapping
 from kamcrm.org.models import OrgUnit
@@ -17,7 +17,7 @@ from kamcrm.products.models import Product, ProductLine
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange
 from kamcrm.sales.selectors import funnel
 
-DATA = Path("/work/shared/datasets/maven_crm_sales_opportunities")
+DATA = shared_datasets() / "maven_crm_sales_opportunities"
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(not (DATA / "sales_pipeline.csv").exists(), reason="Maven data set not available"),
