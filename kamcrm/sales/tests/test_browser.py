@@ -35,11 +35,15 @@ STAGE = {
 
 def drag(page, source, target) -> None:
     """Drag with the mouse in small steps, as a person does (SortableJS follows the pointer)."""
+    target.scroll_into_view_if_needed()
+    source.scroll_into_view_if_needed()
     box, goal = source.bounding_box(), target.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 10, box["y"] + box["height"] / 2 + 10, steps=5)
     page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 20, steps=20)
+    page.wait_for_timeout(200)  # let the list register the card over it before it is dropped
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 24, steps=3)
     page.mouse.up()
 
 

@@ -49,6 +49,9 @@
     board.querySelectorAll(".js-board-cards").forEach(function (list) {
       new Sortable(list, {
         group: "opportunities", animation: 150, draggable: "[data-testid=board-card]",
+        // Pointer events rather than the browser's native drag and drop: the same on touch screens,
+        // and steady when the page is busy.
+        forceFallback: true, fallbackTolerance: 3,
         onEnd: function (evt) {
           var card = evt.item, from = column(evt.from), to = column(evt.to);
           if (from === to) { return; }
