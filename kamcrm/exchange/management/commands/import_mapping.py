@@ -24,6 +24,7 @@ class Command(BaseCommand):
         show.add_argument("name")
 
     def handle(self, *args, action, **options):
+        self.verbosity = options["verbosity"]
         if action == "load":
             self._load(Path(options["path"]))
         elif action == "builtin":
@@ -50,4 +51,5 @@ class Command(BaseCommand):
                                    steps=data.get("steps"), description=data.get("description", ""))
         except ValidationError as exc:
             raise CommandError(f"{path}: {'; '.join(exc.messages)}") from None
-        self.stdout.write(f"saved mapping {mapping.name} ({', '.join(mapping.entities)})")
+        if self.verbosity >= 1:
+            self.stdout.write(f"saved mapping {mapping.name} ({', '.join(mapping.entities)})")
