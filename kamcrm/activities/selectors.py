@@ -16,6 +16,8 @@ from kamcrm.org.selectors import EDIT, VIEW, is_administrator, reach, visible
 
 def task_queryset(user: User) -> QuerySet[Task]:
     qs = Task.objects.select_related("assignee", "account", "opportunity")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
     if is_administrator(user):
         return qs
     people = reach(user, EDIT).owner_ids

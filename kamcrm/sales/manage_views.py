@@ -52,6 +52,8 @@ def alert_queryset(user: User):
     whose task they hold, and those about a unit that overlaps a subtree they see by role or head
     (a unit inside it, or one above it whose pipeline includes theirs, or the whole company)."""
     qs = FunnelAlert.objects.select_related("rule", "rule__unit", "task", "task__assignee")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
     if is_administrator(user) or user.role in (Role.EXECUTIVE, Role.BUSINESS_MANAGEMENT):
         return qs
     paths = reach(user, VIEW).unit_paths
