@@ -222,3 +222,57 @@ def funnel_health_check(*, today: dt.date | None = None, rules: QuerySet[FunnelR
         except IntegrityError:  # another run raised it first: once per period holds
             continue
     return raised
+
+
+# --- maintaining the rules (administrators and business management) -----------------------------------
+
+RULE_FIELDS = ["name", "kind", "unit", "product_line", "params", "period", "task_owner", "is_active"]
+PARAM_KEYS = {
+    RuleKind.THIN_TOP: {"k": float, "top_stages": int},
+    RuleKind.LOW_CONVERSION: {"stage": str, "periods": int},
+    RuleKind.STALE_DEALS: {"percentile": int},
+    RuleKind.NO_ACTIVITY: {"days": int},
+}
+
+
+def can_maintain_rules(user) -> bool:  # noqa: ANN001
+    from kamcrm.org.choices import Role
+    from kamcrm.org.selectors import is_administrator
+
+    return bool(user and user.is_authenticated and (is_administrator(user)
+                                                   or getattr(user, "role", None) == Role.BUSINESS_MANAGEMENT))
+
+
+def _check_rule(data: dict) -> dict:
+    from django.core.exceptions import ValidationError
+
+    kind = data.get("kind")
+    params = {k: v for k, v in (data.get("params") or {}).items() if v not in (None, "")}
+    allowed = PARAM_KEYS.get(kind, {})
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValidationError({"params": _("This check does not use %(p)s.") % {"p": ", ".join(unknown)}})
+    if kind == RuleKind.LOW_CONVERSION and params.get("stage") and not Stage.objects.filter(
+            code=params["stage"], kind=StageKind.OPEN).exists():
+        raise ValidationError({"params": _("“%(s)s” is not an open stage.") % {"s": params["stage"]}})
+    for key, value in params.items():
+        if allowed[key] is not str and (not isinstance(value, int | float) or value <= 0):
+            raise ValidationError({"params": _("%(p)s must be a number above zero.") % {"p": key}})
+    if kind == RuleKind.STALE_DEALS and params.get("percentile", 75) > 99:
+        raise ValidationError({"params": _("The percentile is at most 99.")})
+    return {**data, "params": params}
+
+
+@transaction.atomic
+def funnel_rule_save(*, rule: FunnelRule | None = None, data: dict, by=None) -> FunnelRule:  # noqa: ANN001
+    """Create or change a rule; its parameters are checked against what its check uses."""
+    from kamcrm.core.services import model_update
+
+    data = _check_rule({**({f: getattr(rule, f) for f in ("kind",)} if rule else {}), **data})
+    if rule is None:
+        rule = FunnelRule(**data)
+        rule.full_clean()
+        rule.save()
+        return rule
+    rule, _changed = model_update(instance=rule, fields=RULE_FIELDS, data=data)
+    return rule

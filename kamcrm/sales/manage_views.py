@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from kamcrm.core.context import Channel, change_context
 from kamcrm.core.forms import add_service_errors
 from kamcrm.core.pagination import keyset_page
 from kamcrm.customers.selectors import account_get
 from kamcrm.org.choices import Role
 from kamcrm.org.models import User
 from kamcrm.org.selectors import EDIT, VIEW, can, is_administrator, reach, visible
+from kamcrm.sales.health import can_maintain_rules, funnel_health_check, funnel_rule_save
 from kamcrm.sales.manage_forms import ReassignForm
-from kamcrm.sales.models import FunnelAlert, Opportunity
+from kamcrm.sales.models import FunnelAlert, FunnelRule, Opportunity
 from kamcrm.sales.reassign import account_reassign_for
+from kamcrm.sales.rule_forms import FunnelRuleForm
 
 PAGE_SIZE = 50
 
@@ -74,7 +77,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
                            cursor=request.GET.get("cursor") or None, page_size=PAGE_SIZE)
     except ValidationError:
         raise Http404 from None
-    return render(request, "sales_manage/alert_list.html", {"page": page})
+    return render(request, "sales_manage/alert_list.html", {"page": page,
+                                                             "may_maintain": can_maintain_rules(request.user)})
 
 
 @login_required
@@ -90,4 +94,52 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   {"alert": alert, "opportunities": shown, "hidden": len(alert.opportunity_ids) - len(shown)})
 
 
-__all__ = ["account_reassign", "alert_detail", "alert_list"]
+__all__ = ["account_reassign", "alert_detail", "alert_list", "rule_edit", "rule_list", "rule_run"]
+
+
+# --- funnel health rules ------------------------------------------------------------------------------
+
+
+def _require_rules(user) -> None:  # noqa: ANN001
+    if not can_maintain_rules(user):
+        raise PermissionDenied(_("Only administrators and business management maintain the funnel rules."))
+
+
+@login_required
+@require_GET
+def rule_list(request: HttpRequest) -> HttpResponse:
+    _require_rules(request.user)
+    rules = list(FunnelRule.objects.select_related("unit", "product_line", "task_owner").order_by("name", "id")[:500])
+    return render(request, "sales_manage/rule_list.html", {"rules": rules})
+
+
+@login_required
+def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_rules(request.user)
+    rule = get_object_or_404(FunnelRule, pk=pk) if pk is not None else None
+    form = FunnelRuleForm(request.POST or None, rule=rule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            funnel_rule_save(rule=rule, data=form.service_data(), by=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc, field_map={"params": "__all__"})
+        else:
+            messages.success(request, _("The rule is saved; it is checked daily."))
+            return redirect("sales_manage:rule_list")
+    return render(request, "sales_manage/rule_form.html", {"form": form, "rule": rule},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def rule_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check one rule now (as the daily run would); it still fires at most once per period."""
+    _require_rules(request.user)
+    rule = get_object_or_404(FunnelRule, pk=pk)
+    with change_context(channel=Channel.JOB, actor=request.user, job_id="funnel-health"):
+        raised = funnel_health_check(rules=FunnelRule.objects.filter(pk=rule.pk))
+    if raised:
+        messages.success(request, _("The rule fired: %(metric)s.") % {"metric": raised[0].metric})
+    else:
+        messages.info(request, _("Nothing new: the rule did not fire, or it already fired this period."))
+    return redirect("sales_manage:rule_list")

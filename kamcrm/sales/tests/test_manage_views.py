@@ -95,3 +95,33 @@ def test_tasks_made_by_alerts_show_in_the_owners_list_and_can_be_done(client_for
     assert client_for(org.outsider).post(reverse("activities:task_status", args=[task.pk]),
                                          {"status": "open"}).status_code == 404
     assert Opportunity.objects.count() == 1
+
+
+def test_maintainers_add_a_rule_check_it_now_and_it_fires_once(client_for, org):
+    _deal(org)
+    client = client_for(org.bizmgmt)
+    response = client.post(reverse("sales_manage:rule_add"), {
+        "name": "华东无跟进", "kind": "no_activity", "unit": org.east.pk, "period": "month",
+        "task_owner": org.marketing.pk, "is_active": "on", "days": 30})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = FunnelRule.objects.get()
+    assert (rule.params, rule.task_owner, rule.unit) == ({"days": 30}, org.marketing, org.east)
+    assert "华东无跟进" in client.get(reverse("sales_manage:rule_list")).content.decode()
+    client.post(reverse("sales_manage:rule_run", args=[rule.pk]))
+    client.post(reverse("sales_manage:rule_run", args=[rule.pk]))
+    assert rule.alerts.count() == 1 and Task.objects.get().assignee == org.marketing
+
+
+def test_a_parameter_the_check_does_not_use_is_refused(client_for, org):
+    response = client_for(org.admin).post(reverse("sales_manage:rule_add"), {
+        "name": "x", "kind": "thin_top", "period": "month", "task_owner": org.marketing.pk, "days": 30})
+    assert response.status_code == 400 and "does not use days" in response.content.decode()
+    assert not FunnelRule.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["rep", "manager", "marketing", "exec_"])
+def test_only_administrators_and_business_management_maintain_rules(client_for, org, persona):
+    client = client_for(getattr(org, persona))
+    assert client.get(reverse("sales_manage:rule_list")).status_code == 403
+    assert client.post(reverse("sales_manage:rule_add"), {"name": "x"}).status_code == 403
+    assert not FunnelRule.objects.exists()
