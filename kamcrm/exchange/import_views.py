@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -212,8 +213,6 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:  # noqa: ANN001
     try:
         action(job=job, by=request.user)
     except ValidationError as exc:
-        from django.contrib import messages
-
         messages.error(request, " ".join(exc.messages))
     return redirect("exchange:import_detail", pk=job.pk)
 

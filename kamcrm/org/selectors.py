@@ -169,6 +169,13 @@ def is_administrator(user) -> bool:
                 and (user.is_superuser or getattr(user, "role", None) == Role.ADMINISTRATOR))
 
 
+def manages_business_settings(user) -> bool:
+    """May this user maintain the company's business settings (product catalogue and plan, funnel health
+    rules)? Administrators and business management."""
+    return bool(user and user.is_authenticated and user.is_active
+                and (is_administrator(user) or getattr(user, "role", None) == Role.BUSINESS_MANAGEMENT))
+
+
 def unit_tree() -> QuerySet[OrgUnit]:
     """The whole tree in display order, with head and member count, in one query."""
     from django.db.models import Count

@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 
 from kamcrm.core.pagination import Page, keyset_page
-from kamcrm.org.choices import Role, UnitKind
+from kamcrm.org.choices import UnitKind
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.org.selectors import is_administrator
+from kamcrm.org.selectors import manages_business_settings
 from kamcrm.products.filtersets import ProductFilterSet, ProductLineFilterSet, ProductPlanFilterSet
 from kamcrm.products.models import Product, ProductLine, ProductPlan
 
@@ -31,11 +31,8 @@ PLAN_SORTS: dict[str, list[str]] = {"id": ["id"]}
 
 
 def can_maintain_catalogue(user: User | None) -> bool:
-    """Who may maintain product lines, products and the product plan: administrators and business
-    management."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    return is_administrator(user) or getattr(user, "role", None) == Role.BUSINESS_MANAGEMENT
+    """Who may maintain product lines, products and the product plan (org.selectors.manages_business_settings)."""
+    return manages_business_settings(user)
 
 
 def _filtered(filterset_class, qs: QuerySet, filters: dict[str, Any] | None) -> QuerySet:

@@ -236,11 +236,10 @@ PARAM_KEYS = {
 
 
 def can_maintain_rules(user) -> bool:  # noqa: ANN001
-    from kamcrm.org.choices import Role
-    from kamcrm.org.selectors import is_administrator
+    """Who maintains the rules (org.selectors.manages_business_settings)."""
+    from kamcrm.org.selectors import manages_business_settings
 
-    return bool(user and user.is_authenticated and (is_administrator(user)
-                                                   or getattr(user, "role", None) == Role.BUSINESS_MANAGEMENT))
+    return manages_business_settings(user)
 
 
 def _check_rule(data: dict) -> dict:

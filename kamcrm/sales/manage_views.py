@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,14 +14,13 @@ from kamcrm.core.context import Channel, change_context
 from kamcrm.core.forms import add_service_errors
 from kamcrm.core.pagination import keyset_page
 from kamcrm.customers.selectors import account_get
-from kamcrm.org.choices import Role
-from kamcrm.org.models import User
-from kamcrm.org.selectors import EDIT, VIEW, can, is_administrator, reach, visible
+from kamcrm.org.selectors import EDIT, VIEW, can, visible
 from kamcrm.sales.health import can_maintain_rules, funnel_health_check, funnel_rule_save
 from kamcrm.sales.manage_forms import ReassignForm
-from kamcrm.sales.models import FunnelAlert, FunnelRule, Opportunity
+from kamcrm.sales.models import FunnelRule, Opportunity
 from kamcrm.sales.reassign import account_reassign_for
 from kamcrm.sales.rule_forms import FunnelRuleForm
+from kamcrm.sales.selectors import alert_queryset
 
 PAGE_SIZE = 50
 
@@ -48,25 +46,6 @@ def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("customers:account", pk=account.pk)
     return render(request, "sales_manage/reassign.html", {"account": account, "form": form},
                   status=400 if form.errors else 200)
-
-
-def alert_queryset(user: User):
-    """Alerts a person may read: administrators, executives and business management all; others those
-    whose task they hold, and those about a unit that overlaps a subtree they see by role or head
-    (a unit inside it, or one above it whose pipeline includes theirs, or the whole company)."""
-    qs = FunnelAlert.objects.select_related("rule", "rule__unit", "task", "task__assignee")
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    if is_administrator(user) or user.role in (Role.EXECUTIVE, Role.BUSINESS_MANAGEMENT):
-        return qs
-    paths = reach(user, VIEW).unit_paths
-    covered = Q(task__assignee=user)
-    if paths:
-        covered |= Q(rule__unit__isnull=True)
-    for path in paths:
-        ancestors = [path[: i + 1] for i, ch in enumerate(path) if ch == "."]
-        covered |= Q(rule__unit__path__startswith=path) | Q(rule__unit__path__in=ancestors)
-    return qs.filter(covered)
 
 
 @login_required

@@ -23,6 +23,7 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -32,11 +33,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from kamcrm.core.pagination import Page, keyset_page
+from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.org.selectors import VIEW, get_visible_or_404, visible
+from kamcrm.org.selectors import VIEW, get_visible_or_404, is_administrator, reach, visible
 from kamcrm.sales.choices import StageKind
 from kamcrm.sales.filtersets import OpportunityFilterSet
-from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
+from kamcrm.sales.models import FunnelAlert, Opportunity, OpportunityLine, OpportunityStageChange, Stage
 
 ZERO = Decimal("0")
 OPPORTUNITY_SORTS: dict[str, list[str]] = {
@@ -274,3 +276,22 @@ def account_opportunities(*, user: User, account_id: int, limit: int = 10) -> Ac
                                                              wsum=Coalesce(Sum(weighted), ZERO))
     return AccountOpportunities(items=items, count=count, capped=capped, open_amount=Decimal(totals["total"]),
                                 open_weighted=Decimal(totals["wsum"]).quantize(Decimal("0.01")))
+
+
+def alert_queryset(user: User) -> QuerySet[FunnelAlert]:
+    """Alerts a person may read: administrators, executives and business management all; others those
+    whose task they hold, and those about a unit that overlaps a subtree they see by role or head
+    (a unit inside it, or one above it whose pipeline includes theirs, or the whole company)."""
+    qs = FunnelAlert.objects.select_related("rule", "rule__unit", "task", "task__assignee")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if is_administrator(user) or user.role in (Role.EXECUTIVE, Role.BUSINESS_MANAGEMENT):
+        return qs
+    paths = reach(user, VIEW).unit_paths
+    covered = Q(task__assignee=user)
+    if paths:
+        covered |= Q(rule__unit__isnull=True)
+    for path in paths:
+        ancestors = [path[: i + 1] for i, ch in enumerate(path) if ch == "."]
+        covered |= Q(rule__unit__path__startswith=path) | Q(rule__unit__path__in=ancestors)
+    return qs.filter(covered)

@@ -2,7 +2,7 @@
 
 Tasks: the caller's and their reports' (activities.selectors.task_queryset). Visits and sales plans
 hang off accounts: read through `visible`, written with edit access to the account (403 when seen but
-read-only, 404 when not seen). Alerts: as on the alerts page (sales.manage_views.alert_queryset).
+read-only, 404 when not seen). Alerts: as on the alerts page (sales.selectors.alert_queryset).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from kamcrm.core.api.views import ApiViewSetMixin
 from kamcrm.customers.api.views import _require_edit
 from kamcrm.customers.models import Account
 from kamcrm.org.selectors import get_visible_or_404
-from kamcrm.sales.manage_views import alert_queryset
+from kamcrm.sales.selectors import alert_queryset
 
 __all__ = ["FunnelAlertViewSet", "SalesPlanViewSet", "TaskViewSet", "VisitViewSet"]
 
