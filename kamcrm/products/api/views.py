@@ -31,6 +31,18 @@ WRITE_METHODS = ["get", "post", "put", "patch", "head", "options"]
 
 
 class CatalogueViewSetMixin(ApiViewSetMixin):
+    def upsert_response(self, request, model, upsert, source_system: str, external_id: str):  # noqa: ANN001
+        """GET or PUT by (source system, external id): PUT creates (201) or updates (200) through `upsert`."""
+        if request.method == "GET":
+            return self.render(self.by_external_id(source_system, external_id))
+        services.catalogue_require(user=request.user)
+        with transaction.atomic():
+            existing = model.objects.filter(source_system=source_system, external_id=external_id).first()
+            data = self.parse(instance=existing, partial=existing is not None)
+            _take_external_id(data, source_system, external_id)
+            record, created = upsert(source_system=source_system, external_id=external_id, data=data)
+        return self.render(record, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
     def by_external_id(self, source_system: str, external_id: str):
         from django.http import Http404
 
@@ -72,16 +84,7 @@ class ProductLineViewSet(CatalogueViewSetMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["get", "put"], url_path=EXTERNAL_ID_PATH, filter_backends=[],
             pagination_class=None)
     def upsert(self, request, source_system: str, external_id: str):
-        if request.method == "GET":
-            return self.render(self.by_external_id(source_system, external_id))
-        services.catalogue_require(user=request.user)
-        with transaction.atomic():
-            existing = ProductLine.objects.filter(source_system=source_system, external_id=external_id).first()
-            data = self.parse(instance=existing, partial=existing is not None)
-            _take_external_id(data, source_system, external_id)
-            line, created = services.product_line_upsert(source_system=source_system, external_id=external_id,
-                                                         data=data)
-        return self.render(line, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return self.upsert_response(request, ProductLine, services.product_line_upsert, source_system, external_id)
 
 
 class ProductViewSet(CatalogueViewSetMixin, viewsets.ModelViewSet):
@@ -117,16 +120,7 @@ class ProductViewSet(CatalogueViewSetMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["get", "put"], url_path=EXTERNAL_ID_PATH, filter_backends=[],
             pagination_class=None)
     def upsert(self, request, source_system: str, external_id: str):
-        if request.method == "GET":
-            return self.render(self.by_external_id(source_system, external_id))
-        services.catalogue_require(user=request.user)
-        with transaction.atomic():
-            existing = Product.objects.filter(source_system=source_system, external_id=external_id).first()
-            data = self.parse(instance=existing, partial=existing is not None)
-            _take_external_id(data, source_system, external_id)
-            product, created = services.product_upsert(source_system=source_system, external_id=external_id,
-                                                       data=data)
-        return self.render(product, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return self.upsert_response(request, Product, services.product_upsert, source_system, external_id)
 
 
 class ProductPlanViewSet(ApiViewSetMixin, viewsets.ModelViewSet):
