@@ -11,6 +11,7 @@ class TaskStatus(models.TextChoices):
 class TaskSource(models.TextChoices):
     MANUAL = "manual", _("by hand")
     FUNNEL_ALERT = "funnel_alert", _("funnel health alert")
+    RECEIVABLE = "receivable", _("overdue receivable")
 
 
 class PlanStatus(models.TextChoices):

@@ -1,0 +1,481 @@
+"""Every write to agreements, their revenue schedules and orders (K4, K5).
+
+Life of an agreement: draft → in approval → signed (its lines get their first schedule; active once
+its start date has come) → amended / suspended / resumed / terminated early → expired at its end, or
+renewed by a new agreement. Each change from an effective date re-splits only the months from that
+date's month on; the slices it replaces stay in the table with `superseded_at` set, so every past
+version of the schedule stays answerable (selectors.expected_as_of).
+
+Every write here refreshes the revenue facts of the account in the same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kamcrm.agreements import schedule as sched
+from kamcrm.agreements.choices import AgreementStatus, ChangeKind, OrderStatus, Rule
+from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, Order, OrderLine, RevenueSlice
+from kamcrm.analytics.facts import facts_refresh
+from kamcrm.core.services import model_update
+from kamcrm.org.models import User
+from kamcrm.org.selectors import EDIT, get_visible_or_404
+from kamcrm.webhooks import services as webhooks
+
+EDITABLE_STATUSES = (AgreementStatus.DRAFT, AgreementStatus.IN_APPROVAL)
+CHANGEABLE_STATUSES = (AgreementStatus.SIGNED, AgreementStatus.ACTIVE)
+AGREEMENT_FIELDS = ["title", "type", "owner", "signing_unit", "start_date", "end_date", "currency", "partner",
+                    "opportunity", "renewal_notice_days", "notes", "number", "source_system", "external_id"]
+LINE_FIELDS = ["product", "quantity", "unit_price", "amount", "billing_cycle", "rule", "remainder", "start_date",
+               "end_date", "delivery_date", "milestones"]
+PAYLOAD_FIELDS = ["number", "title", "type", "status", "account", "owner", "start_date", "end_date", "total_value"]
+
+
+# ---- terms and slices ---------------------------------------------------------------------------
+
+def line_terms(line: AgreementLine) -> sched.Terms:
+    milestones = tuple((dt.date.fromisoformat(str(d)), Decimal(str(a))) for d, a in (line.milestones or []))
+    return sched.Terms(amount=line.amount, start=line.start_date, end=line.end_date, rule=line.rule,
+                       remainder=line.remainder, delivery=line.delivery_date, milestones=milestones)
+
+
+def current_schedule(line: AgreementLine) -> sched.Schedule:
+    return {s.month: s.amount for s in RevenueSlice.objects.filter(line=line, superseded_at__isnull=True)}
+
+
+def _write(line: AgreementLine, new: sched.Schedule, *, since: dt.date | None, at: dt.datetime) -> set[dt.date]:
+    """Supersede the line's current slices from `since`'s month on (all when None) and write `new`'s
+    months from there on as the next version. Returns the months touched."""
+    current = RevenueSlice.objects.filter(line=line, superseded_at__isnull=True)
+    if since is not None:
+        current = current.filter(month__gte=sched.month_of(since))
+    touched = set(current.values_list("month", flat=True))
+    current.update(superseded_at=at)
+    line.version += 1
+    rows = [RevenueSlice(line=line, agreement_id=line.agreement_id, month=month, amount=amount,
+                         version=line.version, recorded_at=at)
+            for month, amount in sorted(new.items()) if since is None or month >= sched.month_of(since)]
+    RevenueSlice.objects.bulk_create(rows)
+    AgreementLine.objects.filter(pk=line.pk).update(version=line.version)
+    return touched | {r.month for r in rows}
+
+
+def _line_amount(data: dict[str, Any]) -> Decimal:
+    if data.get("amount") not in (None, ""):
+        return Decimal(str(data["amount"]))
+    return (Decimal(str(data.get("quantity") or 1)) * Decimal(str(data.get("unit_price") or 0))).quantize(sched.CENT)
+
+
+def _build_line(agreement: Agreement, data: dict[str, Any]) -> AgreementLine:
+    data = {k: v for k, v in data.items() if k in LINE_FIELDS}
+    data.setdefault("start_date", agreement.start_date)
+    data.setdefault("end_date", agreement.end_date)
+    data.setdefault("unit_price", data.get("amount") or Decimal("0"))
+    data["amount"] = _line_amount(data)
+    if data.get("milestones"):
+        data["milestones"] = [[str(d), str(Decimal(str(a)))] for d, a in data["milestones"]]
+    line = AgreementLine(agreement=agreement, **data)
+    errors: dict[str, list[str]] = {}
+    if line.start_date < agreement.start_date or line.end_date > agreement.end_date:
+        errors["start_date"] = [_("A line runs within its agreement's dates (%(start)s – %(end)s).")
+                                % {"start": agreement.start_date, "end": agreement.end_date}]
+    try:
+        line.full_clean(exclude=["agreement"])
+        sched.split(line_terms(line))  # the rule can schedule these terms
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return line
+
+
+def _refresh(agreement: Agreement, months: set[dt.date] | None = None) -> None:
+    Agreement.objects.filter(pk=agreement.pk).update(
+        total_value=sum((line.amount for line in agreement.lines.all()), Decimal("0")))
+    agreement.refresh_from_db(fields=["total_value"])
+    facts_refresh([agreement.account_id], months)
+
+
+def _record(agreement: Agreement, *, kind: str, effective: dt.date, at: dt.datetime, by: User | None, note: str,
+            before: Decimal) -> AgreementChange:
+    from django.contrib.contenttypes.models import ContentType
+
+    from kamcrm.audit.models import TimelineEvent
+
+    change = AgreementChange.objects.create(agreement=agreement, kind=kind, effective_date=effective, recorded_at=at,
+                                            by=by, note=note, value_before=before, value_after=agreement.total_value)
+    TimelineEvent.objects.create(
+        account_id=agreement.account_id, occurred_at=at, kind="agreement_change", actor=by,
+        summary=_("Agreement %(number)s %(kind)s from %(date)s") % {
+            "number": agreement.number, "kind": ChangeKind(kind).label, "date": effective.isoformat()},
+        content_type=ContentType.objects.get_for_model(Agreement), object_id=agreement.pk,
+        data={"kind": kind, "effective": effective.isoformat(), "before": str(before),
+              "after": str(agreement.total_value)})
+    return change
+
+
+def _set_status(agreement: Agreement, status: str, on: dt.date) -> None:
+    agreement.status, agreement.status_since = status, on
+    Agreement.objects.filter(pk=agreement.pk).update(status=status, status_since=on)
+
+
+# ---- drafts -------------------------------------------------------------------------------------
+
+@transaction.atomic
+def agreement_create(*, by: User | None = None, account, number: str, title: str, owner: User,
+                     start_date: dt.date, end_date: dt.date, lines: list[dict[str, Any]] | None = None,
+                     signing_unit=None, renews: Agreement | None = None, **data: Any) -> Agreement:
+    agreement = Agreement(account=account, number=(number or "").strip(), title=(title or "").strip(), owner=owner,
+                          signing_unit=signing_unit or owner.unit, start_date=start_date, end_date=end_date,
+                          renews=renews,
+                          **{k: v for k, v in data.items() if k in AGREEMENT_FIELDS})
+    agreement.full_clean()
+    agreement.save()
+    built = [_build_line(agreement, row) for row in (lines or [])]
+    for line in built:
+        line.save()
+    _refresh(agreement, months=set())
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(*, agreement: Agreement, data: dict[str, Any], by: User | None = None) -> Agreement:
+    """Change a draft (or one in approval): fields, and its lines when `lines` is given (replaced)."""
+    if agreement.status not in EDITABLE_STATUSES:
+        raise ValidationError({"status": _("A signed agreement changes through an amendment, not by editing it.")})
+    data = dict(data)
+    lines = data.pop("lines", None)
+    agreement, _changed = model_update(instance=agreement, fields=AGREEMENT_FIELDS, data=data)
+    if lines is not None:
+        built = [_build_line(agreement, row) for row in lines]
+        for old in agreement.lines.all():
+            old.delete()
+        for line in built:
+            line.save()
+    _refresh(agreement, months=set())
+    return agreement
+
+
+def agreement_submit(*, agreement: Agreement, by: User | None = None) -> Agreement:
+    if agreement.status != AgreementStatus.DRAFT:
+        raise ValidationError({"status": _("Only a draft can be submitted for approval.")})
+    if not agreement.lines.exists():
+        raise ValidationError({"lines": _("Add at least one line before submitting the agreement.")})
+    _set_status(agreement, AgreementStatus.IN_APPROVAL, timezone.localdate())
+    return agreement
+
+
+# ---- signing and changes ------------------------------------------------------------------------
+
+@transaction.atomic
+def agreement_sign(*, agreement: Agreement, by: User | None = None, signed_on: dt.date | None = None,
+                   at: dt.datetime | None = None) -> Agreement:
+    """Sign: every line gets its first schedule; active at once if it has started."""
+    if agreement.status not in EDITABLE_STATUSES:
+        raise ValidationError({"status": _("This agreement is already signed.")})
+    lines = list(agreement.lines.select_for_update())
+    if not lines:
+        raise ValidationError({"lines": _("An agreement without lines cannot be signed.")})
+    at = at or timezone.now()
+    signed_on = signed_on or timezone.localdate(at)
+    months: set[dt.date] = set()
+    for line in lines:
+        months |= _write(line, sched.split(line_terms(line)), since=None, at=at)
+    agreement.signed_on = signed_on
+    Agreement.objects.filter(pk=agreement.pk).update(signed_on=signed_on)
+    status = AgreementStatus.ACTIVE if agreement.start_date <= timezone.localdate(at) else AgreementStatus.SIGNED
+    _set_status(agreement, status, signed_on)
+    _refresh(agreement, months)
+    _record(agreement, kind=ChangeKind.SIGNED, effective=agreement.start_date, at=at, by=by, note="",
+            before=Decimal("0"))
+    if agreement.renews_id:
+        previous = Agreement.objects.get(pk=agreement.renews_id)
+        _set_status(previous, AgreementStatus.RENEWED, signed_on)
+    payload = webhooks.record_payload(agreement, PAYLOAD_FIELDS)
+    webhooks.event_emit(type="agreement.signed", payload=payload, account_id=agreement.account_id)
+    return agreement
+
+
+def _check_effective(agreement: Agreement, effective: dt.date) -> None:
+    if not agreement.start_date <= effective <= agreement.end_date:
+        raise ValidationError({"effective_date": _("The effective date must fall within the agreement "
+                                                   "(%(start)s – %(end)s).") % {"start": agreement.start_date,
+                                                                              "end": agreement.end_date}})
+
+
+@transaction.atomic
+def agreement_amend(*, agreement: Agreement, effective: dt.date, lines: list[dict[str, Any]] | None = None,
+                    add: list[dict[str, Any]] | None = None, remove: list[int] | None = None,
+                    end_date: dt.date | None = None, note: str = "", by: User | None = None,
+                    at: dt.datetime | None = None) -> AgreementChange:
+    """Change a signed agreement from `effective` on. `lines`: {"id": …, and any of amount, quantity,
+    unit_price, end_date, rule, remainder, delivery_date, milestones} — `amount` is the line's new total
+    value; what was scheduled before `effective`'s month stays and the rest is re-split. `add`: new lines
+    (starting on or after `effective`). `remove`: line ids ended the day before `effective`.
+    `end_date` moves the agreement's end (lines that ran to the old end follow)."""
+    if agreement.status not in CHANGEABLE_STATUSES:
+        raise ValidationError({"status": _("Only a signed or active agreement can be amended (it is %(status)s).")
+                               % {"status": agreement.get_status_display()}})
+    at = at or timezone.now()
+    before = agreement.total_value
+    old_end = agreement.end_date
+    if end_date is not None and end_date != old_end:
+        if end_date < effective - dt.timedelta(days=1):
+            raise ValidationError({"end_date": _("The new end date is before the effective date.")})
+        agreement.end_date = end_date
+        Agreement.objects.filter(pk=agreement.pk).update(end_date=end_date)
+    _check_effective(agreement, effective)
+    by_id = {line.pk: line for line in agreement.lines.select_for_update()}
+    months: set[dt.date] = set()
+    changes = {int(row["id"]): row for row in (lines or [])}
+    if end_date is not None:
+        for line in by_id.values():
+            if line.end_date == old_end and line.pk not in changes:
+                changes[line.pk] = {"id": line.pk}
+            if line.pk in changes and line.end_date == old_end:
+                changes[line.pk].setdefault("end_date", end_date)
+    for line_id, row in changes.items():
+        line = by_id.get(line_id)
+        if line is None:
+            raise ValidationError({"lines": _("Line %(id)s is not on this agreement.") % {"id": line_id}})
+        months |= _amend_line(line, row, effective=effective, at=at)
+    for line_id in remove or []:
+        line = by_id.get(int(line_id))
+        if line is None:
+            raise ValidationError({"remove": _("Line %(id)s is not on this agreement.") % {"id": line_id}})
+        months |= _end_line(line, effective=effective, at=at)
+    for row in add or []:
+        row = {**row, "start_date": max(row.get("start_date") or effective, effective)}
+        line = _build_line(agreement, row)
+        line.save()
+        months |= _write(line, sched.split(line_terms(line)), since=None, at=at)
+    _refresh(agreement, months)
+    return _record(agreement, kind=ChangeKind.AMENDED, effective=effective, at=at, by=by, note=note, before=before)
+
+
+def _amend_line(line: AgreementLine, row: dict[str, Any], *, effective: dt.date, at: dt.datetime) -> set[dt.date]:
+    current = current_schedule(line)
+    row = {k: v for k, v in row.items() if k in LINE_FIELDS and k not in ("product", "start_date")}
+    if "amount" not in row and ("quantity" in row or "unit_price" in row):
+        row["amount"] = (Decimal(str(row.get("quantity", line.quantity))) *
+                         Decimal(str(row.get("unit_price", line.unit_price)))).quantize(sched.CENT)
+    if row.get("milestones"):
+        row["milestones"] = [[str(d), str(Decimal(str(a)))] for d, a in row["milestones"]]
+    for name, value in row.items():
+        setattr(line, name, value)
+    line.amount = Decimal(str(line.amount)).quantize(sched.CENT)
+    line.full_clean(exclude=["agreement"])
+    new = sched.resplit(current, line_terms(line), effective)
+    line.save()
+    return _write(line, new, since=effective, at=at)
+
+
+def _end_line(line: AgreementLine, *, effective: dt.date, at: dt.datetime) -> set[dt.date]:
+    """End the line the day before `effective`: its value becomes what its schedule gave up to then."""
+    if effective <= line.start_date:
+        earned, line.end_date = Decimal("0.00"), line.start_date
+    else:
+        current = current_schedule(line)
+        earned = sched.earned_through(current, line_terms(line), effective - dt.timedelta(days=1))
+        line.end_date = min(line.end_date, effective - dt.timedelta(days=1))
+    line.amount = earned
+    if line.rule == Rule.MILESTONE:
+        kept = [[d, a] for d, a in line.milestones if dt.date.fromisoformat(d) < sched.month_of(effective)]
+        line.milestones = kept
+        line.amount = sum((Decimal(a) for _d, a in kept), Decimal("0.00"))
+    new = sched.resplit(current_schedule(line), line_terms(line), effective)
+    line.save()
+    return _write(line, new, since=effective, at=at)
+
+
+@transaction.atomic
+def agreement_suspend(*, agreement: Agreement, effective: dt.date, note: str = "", by: User | None = None,
+                      at: dt.datetime | None = None) -> AgreementChange:
+    """Stop revenue from `effective` on (lines keep their end dates, so a resumption knows the rest)."""
+    if agreement.status not in CHANGEABLE_STATUSES:
+        raise ValidationError({"status": _("Only a signed or active agreement can be suspended.")})
+    _check_effective(agreement, effective)
+    at = at or timezone.now()
+    before = agreement.total_value
+    months: set[dt.date] = set()
+    for line in agreement.lines.select_for_update():
+        current = current_schedule(line)
+        terms = line_terms(line)
+        earned = sched.earned_through(current, terms, effective - dt.timedelta(days=1)) \
+            if effective > line.start_date else Decimal("0.00")
+        new = {m: v for m, v in current.items() if m < sched.month_of(effective)}
+        rest = earned - sum(new.values(), Decimal("0.00"))
+        if rest:
+            new[sched.month_of(effective)] = rest  # the days of the effective month before the suspension
+        line.amount = earned
+        line.save(update_fields=["amount"])
+        months |= _write(line, new, since=effective, at=at)
+    _set_status(agreement, AgreementStatus.SUSPENDED, effective)
+    _refresh(agreement, months)
+    return _record(agreement, kind=ChangeKind.SUSPENDED, effective=effective, at=at, by=by, note=note, before=before)
+
+
+@transaction.atomic
+def agreement_resume(*, agreement: Agreement, effective: dt.date, note: str = "", by: User | None = None,
+                     at: dt.datetime | None = None) -> AgreementChange:
+    """Revenue starts again on `effective` at the rate it had before the suspension, to each line's end."""
+    if agreement.status != AgreementStatus.SUSPENDED:
+        raise ValidationError({"status": _("Only a suspended agreement can be resumed.")})
+    suspension = agreement.changes.filter(kind=ChangeKind.SUSPENDED).order_by("-recorded_at", "-id").first()
+    if suspension is None or effective < suspension.effective_date:
+        raise ValidationError({"effective_date": _("An agreement resumes on or after the day it was suspended.")})
+    _check_effective(agreement, effective)
+    at = at or timezone.now()
+    before = agreement.total_value
+    months: set[dt.date] = set()
+    for line in agreement.lines.select_for_update():
+        prior = _schedule_before(line, suspension.recorded_at)
+        if effective > line.end_date or not prior:
+            continue
+        terms = line_terms(line)
+        prior_total = sum(prior.values(), Decimal("0.00"))
+        rest = prior_total - sched.earned_through(prior, sched.Terms(amount=prior_total, start=terms.start,
+                                                                     end=terms.end, rule=terms.rule),
+                                                   effective - dt.timedelta(days=1))
+        line.amount = line.amount + rest
+        new = sched.resplit(current_schedule(line), sched.Terms(
+            amount=line.amount, start=terms.start, end=terms.end,
+            rule=Rule.MONTHLY if terms.rule == Rule.MILESTONE else terms.rule, remainder=terms.remainder,
+            delivery=terms.delivery), effective)
+        line.save(update_fields=["amount"])
+        months |= _write(line, new, since=effective, at=at)
+    _set_status(agreement, AgreementStatus.ACTIVE, effective)
+    _refresh(agreement, months)
+    return _record(agreement, kind=ChangeKind.RESUMED, effective=effective, at=at, by=by, note=note, before=before)
+
+
+def _schedule_before(line: AgreementLine, moment: dt.datetime) -> sched.Schedule:
+    """The line's schedule as it stood just before `moment`."""
+    return {s.month: s.amount for s in RevenueSlice.objects.filter(line=line, recorded_at__lt=moment)
+            .exclude(superseded_at__lt=moment)}
+
+
+@transaction.atomic
+def agreement_terminate(*, agreement: Agreement, effective: dt.date, note: str = "", by: User | None = None,
+                        at: dt.datetime | None = None) -> AgreementChange:
+    """End early: every line ends the day before `effective`, keeping what its schedule gave until then."""
+    if agreement.status not in (*CHANGEABLE_STATUSES, AgreementStatus.SUSPENDED):
+        raise ValidationError({"status": _("Only a signed, active or suspended agreement can be terminated.")})
+    _check_effective(agreement, effective)
+    at = at or timezone.now()
+    before = agreement.total_value
+    months: set[dt.date] = set()
+    for line in agreement.lines.select_for_update():
+        months |= _end_line(line, effective=effective, at=at)
+    new_end = max(agreement.start_date, effective - dt.timedelta(days=1))
+    agreement.end_date = new_end
+    Agreement.objects.filter(pk=agreement.pk).update(end_date=new_end)
+    _set_status(agreement, AgreementStatus.TERMINATED, effective)
+    _refresh(agreement, months)
+    return _record(agreement, kind=ChangeKind.TERMINATED, effective=effective, at=at, by=by, note=note, before=before)
+
+
+@transaction.atomic
+def agreement_renew(*, agreement: Agreement, number: str, end_date: dt.date, by: User | None = None,
+                    start_date: dt.date | None = None, lines: list[dict[str, Any]] | None = None,
+                    title: str | None = None) -> Agreement:
+    """A draft renewal: a new agreement that `renews` this one, from the day after its end. Its lines
+    default to this one's, at the same value per month. Signing it marks this one renewed."""
+    if agreement.status not in (*CHANGEABLE_STATUSES, AgreementStatus.EXPIRED):
+        raise ValidationError({"status": _("Only a signed, active or expired agreement can be renewed.")})
+    start = start_date or agreement.end_date + dt.timedelta(days=1)
+    if lines is None:
+        months_new = len(sched.months_between(start, end_date))
+        lines = []
+        for line in agreement.lines.all():
+            months_old = max(1, len(sched.months_between(line.start_date, line.end_date)))
+            per_month = (line.amount / months_old).quantize(sched.CENT)
+            lines.append({"product": line.product, "quantity": line.quantity, "unit_price": per_month,
+                          "amount": per_month * months_new, "billing_cycle": line.billing_cycle,
+                          "rule": line.rule if line.rule != Rule.MILESTONE else Rule.MONTHLY,
+                          "remainder": line.remainder})
+    return agreement_create(by=by, account=agreement.account, number=number, title=title or agreement.title,
+                            owner=agreement.owner, signing_unit=agreement.signing_unit, start_date=start,
+                            end_date=end_date, lines=lines, type=agreement.type, currency=agreement.currency,
+                            partner=agreement.partner, renews=agreement,
+                            renewal_notice_days=agreement.renewal_notice_days)
+
+
+def agreements_roll(*, today: dt.date | None = None) -> dict[str, int]:
+    """The daily job: signed agreements whose start has come become active; those past their end expire."""
+    today = today or timezone.localdate()
+    started = Agreement.objects.filter(status=AgreementStatus.SIGNED, start_date__lte=today)
+    n_started = started.update(status=AgreementStatus.ACTIVE, status_since=today)
+    ended = Agreement.objects.filter(status__in=CHANGEABLE_STATUSES, end_date__lt=today)
+    n_ended = ended.update(status=AgreementStatus.EXPIRED, status_since=today)
+    return {"activated": n_started, "expired": n_ended}
+
+
+# ---- the UI and API paths: what the user may edit -----------------------------------------------
+
+def agreement_get_for_edit(*, user: User, agreement_id: int) -> Agreement:
+    return get_visible_or_404(Agreement.objects.select_for_update(), user, EDIT, pk=agreement_id)
+
+
+# ---- orders -------------------------------------------------------------------------------------
+
+@transaction.atomic
+def order_create(*, by: User | None = None, account, number: str, ordered_on: dt.date, owner: User,
+                 lines: list[dict[str, Any]], agreement: Agreement | None = None, **data: Any) -> Order:
+    if agreement is not None and agreement.account_id != account.pk:
+        raise ValidationError({"agreement": _("The agreement belongs to another account.")})
+    if not lines:
+        raise ValidationError({"lines": _("An order needs at least one line.")})
+    order = Order(account=account, number=(number or "").strip(), ordered_on=ordered_on, owner=owner,
+                  agreement=agreement, **{k: v for k, v in data.items() if k in ("status", "source_system",
+                                                                                   "external_id")})
+    order.full_clean()
+    order.save()
+    rows = []
+    for i, row in enumerate(lines, start=1):
+        quantity, price = Decimal(str(row.get("quantity") or 1)), Decimal(str(row["unit_price"]))
+        line = OrderLine(order=order, product=row["product"], quantity=quantity, unit_price=price,
+                         amount=(quantity * price).quantize(sched.CENT),
+                         delivered_quantity=Decimal(str(row.get("delivered_quantity") or 0)))
+        try:
+            line.full_clean(exclude=["order"])
+        except ValidationError as exc:
+            raise ValidationError({f"lines[{i}]": [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]}) from exc
+        line.save()
+        rows.append(line)
+    order.total = sum((r.amount for r in rows), Decimal("0"))
+    order.status = _order_status(rows, order.status)
+    Order.objects.filter(pk=order.pk).update(total=order.total, status=order.status)
+    return order
+
+
+def _order_status(lines: list[OrderLine], status: str) -> str:
+    if status == OrderStatus.CANCELLED:
+        return status
+    delivered = [line.delivered_quantity >= line.quantity for line in lines]
+    if all(delivered):
+        return OrderStatus.DELIVERED
+    if any(line.delivered_quantity > 0 for line in lines):
+        return OrderStatus.PARTLY_DELIVERED
+    return OrderStatus.OPEN
+
+
+@transaction.atomic
+def order_deliver(*, order: Order, line: OrderLine, quantity: Decimal, by: User | None = None) -> Order:
+    """Record a delivery of `quantity` more on `line`; the order's status follows."""
+    if order.status == OrderStatus.CANCELLED:
+        raise ValidationError({"status": _("A cancelled order cannot be delivered.")})
+    if quantity <= 0 or line.delivered_quantity + quantity > line.quantity:
+        raise ValidationError({"quantity": _("Deliver between 0 and %(left)s more.")
+                               % {"left": line.quantity - line.delivered_quantity}})
+    line.delivered_quantity += quantity
+    line.save(update_fields=["delivered_quantity"])
+    model_update(instance=order, fields=["status"], data={"status": _order_status(list(order.lines.all()),
+                                                                                 order.status)})
+    return order

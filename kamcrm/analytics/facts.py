@@ -1,0 +1,170 @@
+"""Keeping the revenue facts current (see analytics/models.py).
+
+`facts_refresh(account_ids, months)` recomputes the account-grain rows of those accounts (and months)
+from the sources — current revenue slices, invoices, payments — replaces them, and adds the difference
+to the roll-up rows. The services call it inside the transaction that changes a source, so the facts
+are never behind what a user sees. `facts_rebuild()` recomputes everything (after a bulk load, or to
+repair); `facts_direct()` is the direct sum the tests and the benchmark compare the facts with.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Round, TruncMonth
+
+from kamcrm.analytics.models import RevenueFact, RevenueRollup
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+MEASURES = ("expected", "billed", "collected")
+Key = tuple[int, int | None, dt.date]  # account, product line, month
+
+
+def _month(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return value.replace(day=1)
+
+
+def _cents(value) -> Decimal:
+    """Sums come back from SQLite through floating point: back to exact cents (exact below 10^13)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.date] | None = None
+                 ) -> dict[Key, dict[str, Decimal]]:
+    """(account, product line, month) → expected, billed, collected, summed straight from the sources."""
+    from kamcrm.agreements.models import RevenueSlice
+    from kamcrm.receivables.choices import InvoiceStatus
+    from kamcrm.receivables.models import Invoice, Payment
+
+    months = sorted({_month(m) for m in months}) if months is not None else None
+    ids = list(account_ids) if account_ids is not None else None
+    out: dict[Key, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
+
+    slices = RevenueSlice.objects.filter(superseded_at__isnull=True)
+    invoices = Invoice.objects.exclude(status=InvoiceStatus.VOID)
+    payments = Payment.objects.all()
+    if ids is not None:
+        slices = slices.filter(agreement__account_id__in=ids)
+        invoices = invoices.filter(account_id__in=ids)
+        payments = payments.filter(account_id__in=ids)
+    if months is not None:
+        slices = slices.filter(month__in=months)
+        end = (months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) if months else None
+        span = Q(invoice_date__gte=months[0], invoice_date__lt=end) if months else Q(pk__in=[])
+        invoices = invoices.filter(span)
+        payments = payments.filter(Q(received_on__gte=months[0], received_on__lt=end) if months else Q(pk__in=[]))
+    wanted = set(months) if months is not None else None
+    for row in (slices.values(a=F("agreement__account_id"), pl=F("line__product__line_id"), m=F("month"))
+                .annotate(v=Sum("amount")).order_by()):
+        out[(row["a"], row["pl"], _month(row["m"]))]["expected"] += _cents(row["v"])
+    for row in (invoices.values(a=F("account_id"), pl=F("product_line_id"), m=TruncMonth("invoice_date"))
+                .annotate(v=Sum("amount")).order_by()):
+        month = _month(row["m"])
+        if wanted is None or month in wanted:
+            out[(row["a"], row["pl"], month)]["billed"] += _cents(row["v"])
+    for row in payments.values(a=F("account_id"), m=TruncMonth("received_on")).annotate(v=Sum("amount")).order_by():
+        month = _month(row["m"])
+        if wanted is None or month in wanted:
+            out[(row["a"], None, month)]["collected"] += _cents(row["v"])
+    return {k: v for k, v in out.items() if any(v.values())}
+
+
+def _owners(account_ids: list[int]):
+    """account → function(month) → (owner id, owner unit id, region id), from the ownership history."""
+    from kamcrm.customers.models import Account, AccountOwnership
+
+    current = {a["id"]: a for a in Account.objects.filter(pk__in=account_ids)
+               .values("id", "owner_id", "owner_unit_id", "region_id")}
+    periods: dict[int, list] = defaultdict(list)
+    for row in (AccountOwnership.objects.filter(account_id__in=account_ids)
+                .values("account_id", "owner_id", "owner_unit_id", "valid_from", "valid_to")):
+        periods[row["account_id"]].append(row)
+
+    def owner_of(account_id: int, month: dt.date) -> tuple[int, int, int]:
+        account = current[account_id]
+        for period in periods.get(account_id, ()):
+            if period["valid_from"] <= month and (period["valid_to"] is None or period["valid_to"] >= month):
+                return period["owner_id"], period["owner_unit_id"], account["region_id"]
+        return account["owner_id"], account["owner_unit_id"], account["region_id"]
+
+    return owner_of
+
+
+@transaction.atomic
+def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None = None) -> int:
+    """Recompute the facts of these accounts (in these months, or all), keep the roll-ups in step.
+    Returns the number of account-grain rows written."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return 0
+    month_list = sorted({_month(m) for m in months}) if months is not None else None
+    fresh = facts_direct(ids, month_list)
+    owner_of = _owners(ids)
+    old = RevenueFact.objects.filter(account_id__in=ids)
+    if month_list is not None:
+        old = old.filter(month__in=month_list)
+    deltas: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
+    for row in old.values("month", "product_line_id", "owner_id", "owner_unit_id", "region_id", *MEASURES):
+        key = (row["month"], row["product_line_id"], row["owner_id"], row["owner_unit_id"], row["region_id"])
+        for m in MEASURES:
+            deltas[key][m] -= row[m]
+    rows = []
+    for (account_id, line_id, month), values in fresh.items():
+        owner_id, unit_id, region_id = owner_of(account_id, month)
+        rows.append(RevenueFact(month=month, account_id=account_id, product_line_id=line_id, owner_id=owner_id,
+                                owner_unit_id=unit_id, region_id=region_id, **values))
+        key = (month, line_id, owner_id, unit_id, region_id)
+        for m in MEASURES:
+            deltas[key][m] += values[m]
+    old.delete()
+    RevenueFact.objects.bulk_create(rows, batch_size=2000)
+    _apply(deltas)
+    return len(rows)
+
+
+def _apply(deltas: dict[tuple, dict[str, Decimal]]) -> None:
+    """Add each delta to its roll-up row (UPDATE … SET x = x + d is safe under concurrency), creating
+    the row when there is none. Two writers may both create one: reports sum, so that stays right."""
+    for (month, line_id, owner_id, unit_id, region_id), values in deltas.items():
+        if not any(values.values()):
+            continue
+        match = RevenueRollup.objects.filter(month=month, owner_id=owner_id, owner_unit_id=unit_id,
+                                             region_id=region_id, product_line_id=line_id)
+        # Round(…, 2): SQLite adds decimals in floating point; PostgreSQL's numeric is exact anyway.
+        if not match.update(**{m: Round(F(m) + values[m], 2) for m in MEASURES}):
+            RevenueRollup.objects.create(month=month, owner_id=owner_id, owner_unit_id=unit_id, region_id=region_id,
+                                         product_line_id=line_id, **values)
+
+
+@transaction.atomic
+def facts_rebuild() -> int:
+    """Everything from scratch: both grains. For bulk loads and repair; the services never need it."""
+    RevenueFact.objects.all().delete()
+    RevenueRollup.objects.all().delete()
+    from kamcrm.customers.models import Account
+
+    written = 0
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), 5000):
+        written += facts_refresh(ids[start:start + 5000])
+    return written
+
+
+def rollup_totals() -> dict[tuple, dict[str, Decimal]]:
+    """The roll-ups summed per (month, product line, owner, unit, region): what reports see."""
+    out: dict[tuple, dict[str, Decimal]] = {}
+    for row in (RevenueRollup.objects.values("month", "product_line_id", "owner_id", "owner_unit_id", "region_id")
+                .annotate(**{m: Sum(m) for m in MEASURES}).order_by()):
+        values = {m: _cents(row[m]) for m in MEASURES}
+        if any(values.values()):
+            out[(row["month"], row["product_line_id"], row["owner_id"], row["owner_unit_id"], row["region_id"])] = values
+    return out
