@@ -9,13 +9,15 @@ repair); `facts_direct()` is the direct sum the tests and the benchmark compare 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
-from django.db.models.functions import Round, TruncMonth
+from django.db.models.functions import TruncMonth
 
 from kamcrm.analytics.models import RevenueFact, RevenueRollup
 
@@ -99,10 +101,34 @@ def _owners(account_ids: list[int]):
     return owner_of
 
 
+_deferred = threading.local()
+
+
+@contextmanager
+def facts_deferred() -> Iterator[set[int]]:
+    """Bulk paths (demo, imports of many rows): inside the block, facts_refresh only notes the accounts;
+    at the end each of them is refreshed once, in the caller's transaction."""
+    outer = getattr(_deferred, "ids", None)
+    if outer is not None:  # nested: the outermost block refreshes
+        yield outer
+        return
+    _deferred.ids = ids = set()
+    try:
+        yield ids
+    finally:
+        _deferred.ids = None
+    for start in range(0, len(ids), 2000):
+        facts_refresh(sorted(ids)[start:start + 2000])
+
+
 @transaction.atomic
 def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None = None) -> int:
     """Recompute the facts of these accounts (in these months, or all), keep the roll-ups in step.
-    Returns the number of account-grain rows written."""
+    Returns the number of account-grain rows written (0 inside facts_deferred(): done at its end)."""
+    pending = getattr(_deferred, "ids", None)
+    if pending is not None:
+        pending.update(account_ids)
+        return 0
     ids = sorted(set(account_ids))
     if not ids:
         return 0
@@ -132,17 +158,30 @@ def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None =
 
 
 def _apply(deltas: dict[tuple, dict[str, Decimal]]) -> None:
-    """Add each delta to its roll-up row (UPDATE … SET x = x + d is safe under concurrency), creating
-    the row when there is none. Two writers may both create one: reports sum, so that stays right."""
-    for (month, line_id, owner_id, unit_id, region_id), values in deltas.items():
-        if not any(values.values()):
+    """Add each delta to its roll-up row, creating the rows that are missing: the existing rows are
+    read under a row lock (SELECT … FOR UPDATE), so concurrent refreshes of accounts that share a
+    roll-up row add up instead of overwriting each other; then one bulk UPDATE and one bulk INSERT."""
+    deltas = {k: v for k, v in deltas.items() if any(v.values())}
+    if not deltas:
+        return
+    months = {k[0] for k in deltas}
+    owners = {k[2] for k in deltas}
+    existing: dict[tuple, RevenueRollup] = {}
+    for row in RevenueRollup.objects.select_for_update().filter(month__in=months, owner_id__in=owners).order_by("pk"):
+        existing.setdefault((row.month, row.product_line_id, row.owner_id, row.owner_unit_id, row.region_id), row)
+    changed, created = [], []
+    for key, values in deltas.items():
+        row = existing.get(key)
+        if row is None:
+            month, line_id, owner_id, unit_id, region_id = key
+            created.append(RevenueRollup(month=month, product_line_id=line_id, owner_id=owner_id, owner_unit_id=unit_id,
+                                         region_id=region_id, **values))
             continue
-        match = RevenueRollup.objects.filter(month=month, owner_id=owner_id, owner_unit_id=unit_id,
-                                             region_id=region_id, product_line_id=line_id)
-        # Round(…, 2): SQLite adds decimals in floating point; PostgreSQL's numeric is exact anyway.
-        if not match.update(**{m: Round(F(m) + values[m], 2) for m in MEASURES}):
-            RevenueRollup.objects.create(month=month, owner_id=owner_id, owner_unit_id=unit_id, region_id=region_id,
-                                         product_line_id=line_id, **values)
+        for m in MEASURES:
+            setattr(row, m, (_cents(getattr(row, m)) + values[m]))
+        changed.append(row)
+    RevenueRollup.objects.bulk_update(changed, list(MEASURES), batch_size=1000)
+    RevenueRollup.objects.bulk_create(created, batch_size=2000)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kamcrm.activities.demo import build_activities
+from kamcrm.agreements.demo import build_agreements
 from kamcrm.core.context import Channel, change_context
 from kamcrm.customers.demo import build_customers
 from kamcrm.customers.models import Account
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                 build_products(seed=seed, progress=self.stdout.write)
                 build_sales(seed=seed, progress=self.stdout.write)
                 build_activities(seed=seed, progress=self.stdout.write)
+                build_agreements(seed=seed, progress=self.stdout.write)
             # The import mappings shipped with kamcrm (their constants name the demo's root unit and admin).
             call_command("import_mapping", "builtin", verbosity=0)
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
