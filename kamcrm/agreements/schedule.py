@@ -62,11 +62,8 @@ def next_month(month: dt.date) -> dt.date:
 
 def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """The first days of every month from start's month to end's month, both included."""
-    out, month, last = [], month_of(start), month_of(end)
-    while month <= last:
-        out.append(month)
-        month = next_month(month)
-    return out
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [dt.date(i // 12, i % 12 + 1, 1) for i in range(first, last + 1)]
 
 
 def days_in_period(month: dt.date, start: dt.date, end: dt.date) -> int:
@@ -85,8 +82,15 @@ def distribute(amount: Decimal, weights: dict[dt.date, int], remainder: str = Re
         if amount:
             raise ValidationError({"end": _("There is no month left to schedule %(amount)s in.") % {"amount": amount}})
         return {}
-    out = {m: (amount * w / total).quantize(CENT, rounding=ROUND_DOWN) for m, w in sorted(weights.items())}
-    weighted = [m for m in sorted(weights) if weights[m] > 0]
+    months = sorted(weights)
+    if len(set(weights.values())) == 1:  # straight-line: one division for every month
+        share = (amount / len(months)).quantize(CENT, rounding=ROUND_DOWN)
+        out = dict.fromkeys(months, share)
+        target = months[0] if remainder == Remainder.FIRST else months[-1]
+        out[target] = amount - share * (len(months) - 1)
+        return out
+    out = {m: (amount * weights[m] / total).quantize(CENT, rounding=ROUND_DOWN) for m in months}
+    weighted = [m for m in months if weights[m] > 0]
     target = weighted[0] if remainder == Remainder.FIRST else weighted[-1]
     out[target] += amount - sum(out.values())
     return out

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth
 
@@ -195,6 +195,53 @@ def facts_rebuild() -> int:
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), 5000):
         written += facts_refresh(ids[start:start + 5000])
+    return written
+
+
+def facts_rebuild_sql() -> int:
+    """Both grains from scratch in three set-based statements (bulk loads: the scale generator). The
+    owner, unit and region are the accounts' current ones; accounts with an ownership history are then
+    refreshed one by one through facts_refresh, which reads that history. Returns the fact rows."""
+    from kamcrm.customers.models import AccountOwnership
+
+    month_of_invoice = ("date_trunc('month', i.invoice_date)::date" if connection.vendor == "postgresql"
+                        else "date(i.invoice_date, 'start of month')")
+    month_of_payment = month_of_invoice.replace("i.invoice_date", "p.received_on")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM analytics_revenuerollup")
+        cursor.execute("DELETE FROM analytics_revenuefact")
+        cursor.execute(f"""
+            INSERT INTO analytics_revenuefact (month, account_id, product_line_id, owner_id, owner_unit_id,
+                                               region_id, expected, billed, collected)
+            SELECT src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id,
+                   SUM(src.expected), SUM(src.billed), SUM(src.collected)
+            FROM (
+                SELECT g.account_id, s.month, p.line_id, s.amount AS expected, 0 AS billed, 0 AS collected
+                FROM agreements_revenueslice s
+                JOIN agreements_agreement g ON g.id = s.agreement_id
+                JOIN agreements_agreementline l ON l.id = s.line_id
+                JOIN products_product p ON p.id = l.product_id
+                WHERE s.superseded_at IS NULL
+                UNION ALL
+                SELECT i.account_id, {month_of_invoice}, i.product_line_id, 0, i.amount, 0
+                FROM receivables_invoice i WHERE i.status <> 'void'
+                UNION ALL
+                SELECT p.account_id, {month_of_payment}, NULL, 0, 0, p.amount
+                FROM receivables_payment p
+            ) src
+            JOIN customers_account a ON a.id = src.account_id
+            GROUP BY src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id""")
+        written = cursor.rowcount
+        cursor.execute("""
+            INSERT INTO analytics_revenuerollup (month, product_line_id, owner_id, owner_unit_id, region_id,
+                                                 expected, billed, collected)
+            SELECT month, product_line_id, owner_id, owner_unit_id, region_id, SUM(expected), SUM(billed),
+                   SUM(collected)
+            FROM analytics_revenuefact
+            GROUP BY month, product_line_id, owner_id, owner_unit_id, region_id""")
+    with_history = list(AccountOwnership.objects.values_list("account_id", flat=True).distinct())
+    for start in range(0, len(with_history), 2000):
+        facts_refresh(with_history[start:start + 2000])
     return written
 
 

@@ -1,0 +1,111 @@
+"""Revenue reports (K4–K7) from the facts: what targets, dashboards and the product analysis read.
+
+Aggregated reports read the roll-ups (owner × unit × region × product line × month). Who sees what:
+the roll-up rows whose owner the user reaches by the manager chain, whose owning unit lies in a
+subtree they see by role or head, or whose region a sharing rule grants them — the same reach as
+org.selectors.visible, less the account-team grants (those are per account: drill down to the
+account facts, which go through visible() itself).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from kamcrm.analytics.models import RevenueFact, RevenueRollup
+from kamcrm.org.models import OrgUnit, User
+from kamcrm.org.selectors import VIEW, reach, visible
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+MEASURES = ("expected", "billed", "collected")
+
+
+def rollup_queryset(user: User) -> QuerySet[RevenueRollup]:
+    r = reach(user, VIEW)
+    qs = RevenueRollup.objects.all()
+    if r.everything:
+        return qs
+    q = Q(owner_id__in=r.owner_ids)
+    for path in r.unit_paths:
+        q |= Q(owner_unit__path__startswith=path)
+    for path in r.region_paths:
+        q |= Q(region__path__startswith=path)
+    return qs.filter(q)
+
+
+def fact_queryset(user: User) -> QuerySet[RevenueFact]:
+    return visible(RevenueFact.objects.all(), user, VIEW)
+
+
+def _months(year: int) -> list[dt.date]:
+    return [dt.date(year, m, 1) for m in range(1, 13)]
+
+
+def _cents(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+@dataclass
+class Grid:
+    """Rows (units, product lines, people …) down, the twelve months across, one measure."""
+
+    months: list[dt.date]
+    rows: list[tuple[object, list[Decimal]]] = field(default_factory=list)
+
+    @property
+    def totals(self) -> list[Decimal]:
+        return [sum((cells[i] for _label, cells in self.rows), ZERO) for i in range(len(self.months))]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.totals, ZERO)
+
+
+def revenue_by_unit_month(*, user: User, year: int, measure: str = "expected", unit: OrgUnit | None = None,
+                          product_line_id: int | None = None) -> Grid:
+    """`measure` per owning unit × month of `year`, for what `user` may see (within `unit`'s subtree).
+    One aggregate query on the roll-ups and one for the units' names."""
+    if measure not in MEASURES:
+        raise ValueError(measure)
+    months = _months(year)
+    qs = rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1])
+    if unit is not None:
+        qs = qs.filter(owner_unit__path__startswith=unit.path)
+    if product_line_id is not None:
+        qs = qs.filter(product_line_id=product_line_id)
+    cells: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
+    for row in qs.values("owner_unit_id", "month").annotate(v=Sum(measure)).order_by():
+        cells[row["owner_unit_id"]][row["month"]] = _cents(row["v"])
+    units = OrgUnit.objects.in_bulk(list(cells))
+    rows = [(units[uid], [by_month.get(m, ZERO) for m in months])
+            for uid, by_month in sorted(cells.items(), key=lambda kv: units[kv[0]].path)]
+    return Grid(months=months, rows=rows)
+
+
+def revenue_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None, owner: User | None = None,
+                          region: OrgUnit | None = None) -> dict:
+    """Expected, billed and collected per product line × month (K6), narrowed by unit subtree, owner and
+    region. Returns {"months": [...], "lines": [(line or None, {measure: [12 values]})]}."""
+    from kamcrm.products.models import ProductLine
+
+    months = _months(year)
+    qs = rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1])
+    if unit is not None:
+        qs = qs.filter(owner_unit__path__startswith=unit.path)
+    if owner is not None:
+        qs = qs.filter(owner_id=owner.pk)
+    if region is not None:
+        qs = qs.filter(region__path__startswith=region.path)
+    cells: dict[int | None, dict[str, dict[dt.date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    for row in qs.values("product_line_id", "month").annotate(**{m: Sum(m) for m in MEASURES}).order_by():
+        for m in MEASURES:
+            cells[row["product_line_id"]][m][row["month"]] = _cents(row[m])
+    lines = ProductLine.objects.in_bulk([k for k in cells if k is not None])
+    out = []
+    for line_id in sorted(cells, key=lambda k: (k is None, lines[k].code if k is not None else "")):
+        out.append((lines.get(line_id), {m: [cells[line_id][m].get(mo, ZERO) for mo in months] for m in MEASURES}))
+    return {"months": months, "lines": out}
