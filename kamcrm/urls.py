@@ -10,6 +10,7 @@ urlpatterns = [
     path("sales/", include("kamcrm.sales.urls")),
     path("tasks/", include("kamcrm.activities.urls")),
     path("products/", include("kamcrm.products.urls")),
+    path("agreements/", include("kamcrm.agreements.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from kamcrm.agreements.choices import AgreementStatus, AgreementType
 from kamcrm.agreements.models import Agreement
@@ -32,6 +34,7 @@ class AgreementFilterSet(django_filters.FilterSet):
         value = value.strip()
         return queryset.filter(Q(number__icontains=value) | Q(title__icontains=value)) if value else queryset
 
-    def in_unit(self, queryset, name, value):
+    @extend_schema_field(OpenApiTypes.INT)  # an org unit's id (the schema cannot tell from the method)
+    def in_unit(self, queryset, name, value: OrgUnit):
         """Agreements of the accounts owned within the unit's subtree."""
         return queryset.filter(account__owner_unit__path__startswith=value.path) if value else queryset

@@ -423,6 +423,91 @@ def agreement_get_for_edit(*, user: User, agreement_id: int) -> Agreement:
     return get_visible_or_404(Agreement.objects.select_for_update(), user, EDIT, pk=agreement_id)
 
 
+def _check_owner_for(user: User, owner: User | None) -> None:
+    """A person (UI, API) gives an agreement to themself or to someone whose accounts they may edit."""
+    from kamcrm.customers.services import owner_assignable
+
+    if owner is not None and not owner_assignable(by=user, owner=owner):
+        raise ValidationError({"owner": _("The owner must be you or someone whose accounts you may edit.")})
+
+
+def _check_lines(agreement: Agreement, lines: list[dict[str, Any]] | None) -> None:
+    """Each line checked on its own first, so that an error names its line: `lines.<n>.<field>` (n from 0)."""
+    errors: dict[str, list[str]] = {}
+    for index, row in enumerate(lines or []):
+        try:
+            _build_line(agreement, row)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors[f"lines.{index}.{name}"] = messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def agreement_create_for(*, user: User, account_id: int, **data: Any) -> Agreement:
+    """The UI and API path: the account must be one `user` may edit; the owner one they may assign."""
+    from kamcrm.customers.models import Account
+
+    with transaction.atomic():
+        account = get_visible_or_404(Account.objects.select_for_update(), user, EDIT, pk=account_id)
+        _check_owner_for(user, data.get("owner"))
+        if data.get("start_date") and data.get("end_date"):
+            _check_lines(Agreement(start_date=data["start_date"], end_date=data["end_date"]), data.get("lines"))
+        return agreement_create(by=user, account=account, **data)
+
+
+def agreement_update_for(*, user: User, agreement_id: int, data: dict[str, Any]) -> Agreement:
+    with transaction.atomic():
+        agreement = agreement_get_for_edit(user=user, agreement_id=agreement_id)
+        if data.get("owner") is not None and data["owner"].pk != agreement.owner_id:
+            _check_owner_for(user, data["owner"])
+        if data.get("lines") is not None and agreement.status in EDITABLE_STATUSES:
+            _check_lines(Agreement(start_date=data.get("start_date") or agreement.start_date,
+                                   end_date=data.get("end_date") or agreement.end_date), data["lines"])
+        return agreement_update(agreement=agreement, data=data, by=user)
+
+
+def agreement_submit_for(*, user: User, agreement_id: int) -> Agreement:
+    with transaction.atomic():
+        return agreement_submit(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id), by=user)
+
+
+def agreement_sign_for(*, user: User, agreement_id: int, signed_on: dt.date | None = None) -> Agreement:
+    with transaction.atomic():
+        return agreement_sign(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id), by=user,
+                              signed_on=signed_on)
+
+
+def agreement_amend_for(*, user: User, agreement_id: int, effective: dt.date, **changes: Any) -> AgreementChange:
+    with transaction.atomic():
+        agreement = agreement_get_for_edit(user=user, agreement_id=agreement_id)
+        return agreement_amend(agreement=agreement, effective=effective, by=user, **changes)
+
+
+def agreement_suspend_for(*, user: User, agreement_id: int, effective: dt.date, note: str = "") -> AgreementChange:
+    with transaction.atomic():
+        return agreement_suspend(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id),
+                                 effective=effective, note=note, by=user)
+
+
+def agreement_resume_for(*, user: User, agreement_id: int, effective: dt.date, note: str = "") -> AgreementChange:
+    with transaction.atomic():
+        return agreement_resume(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id),
+                                effective=effective, note=note, by=user)
+
+
+def agreement_terminate_for(*, user: User, agreement_id: int, effective: dt.date, note: str = "") -> AgreementChange:
+    with transaction.atomic():
+        return agreement_terminate(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id),
+                                   effective=effective, note=note, by=user)
+
+
+def agreement_renew_for(*, user: User, agreement_id: int, number: str, end_date: dt.date, **data: Any) -> Agreement:
+    with transaction.atomic():
+        return agreement_renew(agreement=agreement_get_for_edit(user=user, agreement_id=agreement_id),
+                               number=number, end_date=end_date, by=user, **data)
+
+
 # ---- orders -------------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -479,3 +564,27 @@ def order_deliver(*, order: Order, line: OrderLine, quantity: Decimal, by: User 
     model_update(instance=order, fields=["status"], data={"status": _order_status(list(order.lines.all()),
                                                                                  order.status)})
     return order
+
+
+def order_create_for(*, user: User, account_id: int, agreement_id: int | None = None, **data: Any) -> Order:
+    """The UI and API path: the account must be one `user` may edit (and so its agreement)."""
+    from kamcrm.customers.models import Account
+
+    with transaction.atomic():
+        account = get_visible_or_404(Account.objects.select_for_update(), user, EDIT, pk=account_id)
+        _check_owner_for(user, data.get("owner"))
+        agreement = None
+        if agreement_id is not None:
+            agreement = Agreement.objects.filter(pk=agreement_id).first()
+            if agreement is None:
+                raise ValidationError({"agreement": _("No such agreement.")})
+        return order_create(by=user, account=account, agreement=agreement, **data)
+
+
+def order_deliver_for(*, user: User, order_id: int, line_id: int, quantity: Decimal) -> Order:
+    with transaction.atomic():
+        order = get_visible_or_404(Order.objects.select_for_update(), user, EDIT, pk=order_id)
+        line = order.lines.filter(pk=line_id).first()
+        if line is None:
+            raise ValidationError({"line": _("Line %(id)s is not on this order.") % {"id": line_id}})
+        return order_deliver(order=order, line=line, quantity=quantity, by=user)

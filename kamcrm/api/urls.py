@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 import kamcrm.core.api.schema  # noqa: F401  (registers the OpenAPI extensions)
 from kamcrm.activities.api.routes import ROUTES as ACTIVITY_ROUTES
+from kamcrm.agreements.api.routes import ROUTES as AGREEMENT_ROUTES
 from kamcrm.api.views import ApiDocsView, ApiSchemaView, TokenObtainView
 from kamcrm.core.api.views import AttributeDefinitionViewSet
 from kamcrm.customers.api.views import AccountTeamMemberViewSet, AccountViewSet, ContactViewSet
@@ -26,7 +27,7 @@ router.register("account-teams", AccountTeamMemberViewSet, basename="accountteam
 router.register("attribute-definitions", AttributeDefinitionViewSet, basename="attributedefinition")
 router.register("imports", ImportJobViewSet, basename="importjob")
 router.register("import-mappings", ImportMappingViewSet, basename="importmapping")
-for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES, *ACTIVITY_ROUTES]:
+for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES, *ACTIVITY_ROUTES, *AGREEMENT_ROUTES]:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
