@@ -65,16 +65,27 @@ class Grid:
         return sum(self.totals, ZERO)
 
 
+def _narrow(qs: QuerySet, *, unit: OrgUnit | None = None, owner: User | None = None,
+            region: OrgUnit | None = None) -> QuerySet:
+    if unit is not None:
+        qs = qs.filter(owner_unit__path__startswith=unit.path)
+    if owner is not None:
+        qs = qs.filter(owner_id=owner.pk)
+    if region is not None:
+        qs = qs.filter(region__path__startswith=region.path)
+    return qs
+
+
 def revenue_by_unit_month(*, user: User, year: int, measure: str = "expected", unit: OrgUnit | None = None,
+                          owner: User | None = None, region: OrgUnit | None = None,
                           product_line_id: int | None = None) -> Grid:
     """`measure` per owning unit × month of `year`, for what `user` may see (within `unit`'s subtree).
     One aggregate query on the roll-ups and one for the units' names."""
     if measure not in MEASURES:
         raise ValueError(measure)
     months = _months(year)
-    qs = rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1])
-    if unit is not None:
-        qs = qs.filter(owner_unit__path__startswith=unit.path)
+    qs = _narrow(rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1]), unit=unit, owner=owner,
+                 region=region)
     if product_line_id is not None:
         qs = qs.filter(product_line_id=product_line_id)
     cells: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
@@ -93,13 +104,8 @@ def revenue_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None,
     from kamcrm.products.models import ProductLine
 
     months = _months(year)
-    qs = rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1])
-    if unit is not None:
-        qs = qs.filter(owner_unit__path__startswith=unit.path)
-    if owner is not None:
-        qs = qs.filter(owner_id=owner.pk)
-    if region is not None:
-        qs = qs.filter(region__path__startswith=region.path)
+    qs = _narrow(rollup_queryset(user).filter(month__gte=months[0], month__lte=months[-1]), unit=unit, owner=owner,
+                 region=region)
     cells: dict[int | None, dict[str, dict[dt.date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
     for row in qs.values("product_line_id", "month").annotate(**{m: Sum(m) for m in MEASURES}).order_by():
         for m in MEASURES:
@@ -109,3 +115,58 @@ def revenue_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None,
     for line_id in sorted(cells, key=lambda k: (k is None, lines[k].code if k is not None else "")):
         out.append((lines.get(line_id), {m: [cells[line_id][m].get(mo, ZERO) for mo in months] for m in MEASURES}))
     return {"months": months, "lines": out}
+
+
+def pipeline_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None, owner: User | None = None,
+                           region: OrgUnit | None = None) -> dict[int | None, list[Decimal]]:
+    """The weighted open pipeline (line amount × probability) per product line × month of expected close,
+    of the opportunities `user` may see. One aggregate query."""
+    from django.db.models import DecimalField, ExpressionWrapper, F
+    from django.db.models.functions import TruncMonth
+
+    from kamcrm.sales.choices import StageKind
+    from kamcrm.sales.models import Opportunity, OpportunityLine
+
+    months = _months(year)
+    opportunities = visible(Opportunity.objects.all(), user, VIEW).filter(
+        stage__kind=StageKind.OPEN, expected_close_date__gte=months[0], expected_close_date__lt=dt.date(year + 1, 1, 1))
+    opportunities = _narrow(opportunities, unit=unit, owner=owner, region=None)
+    if region is not None:
+        opportunities = opportunities.filter(account__region__path__startswith=region.path)
+    weighted = ExpressionWrapper(F("amount") * F("opportunity__probability") / 100,
+                                 output_field=DecimalField(max_digits=20, decimal_places=4))
+    out: dict[int | None, list[Decimal]] = defaultdict(lambda: [ZERO] * 12)
+    for row in (OpportunityLine.objects.filter(opportunity__in=opportunities.values("pk"))
+                .values(line=F("product__line_id"), m=TruncMonth("opportunity__expected_close_date"))
+                .annotate(v=Sum(weighted)).order_by()):
+        month = row["m"] if isinstance(row["m"], dt.date) else dt.date.fromisoformat(str(row["m"])[:10])
+        out[row["line"]][month.month - 1] += _cents(row["v"])
+    return dict(out)
+
+
+def plan_by_line(*, year: int, region: OrgUnit | None = None) -> dict[int, Decimal]:
+    """The year's product plan target per product line (in a region's subtree, or everywhere)."""
+    from kamcrm.products.models import ProductPlan
+
+    qs = ProductPlan.objects.filter(year=year, target_amount__isnull=False)
+    if region is not None:
+        qs = qs.filter(region__path__startswith=region.path)
+    return {row["line_id"]: _cents(row["v"]) for row in qs.values("line_id").annotate(v=Sum("target_amount")).order_by()}
+
+
+def revenue_accounts(*, user: User, year: int, month: int | None = None, measure: str = "expected",
+                     unit: OrgUnit | None = None, owner: User | None = None, region: OrgUnit | None = None,
+                     product_line_id: int | None = None, limit: int = 100) -> list[dict]:
+    """Drill-down: the accounts behind a figure, largest first (account facts, through visible())."""
+    if measure not in MEASURES:
+        raise ValueError(measure)
+    qs = fact_queryset(user)
+    if month:
+        qs = qs.filter(month=dt.date(year, month, 1))
+    else:
+        qs = qs.filter(month__gte=dt.date(year, 1, 1), month__lte=dt.date(year, 12, 1))
+    qs = _narrow(qs, unit=unit, owner=owner, region=region)
+    if product_line_id is not None:
+        qs = qs.filter(product_line_id=product_line_id)
+    return list(qs.values("account_id", "account__name", "owner__display_name").annotate(v=Sum(measure))
+                .filter(v__gt=0).order_by("-v", "account_id")[:limit])
