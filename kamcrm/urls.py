@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/", include("kamcrm.activities.urls")),
     path("products/", include("kamcrm.products.urls")),
     path("agreements/", include("kamcrm.agreements.urls")),
+    path("analytics/", include("kamcrm.analytics.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),
