@@ -55,6 +55,8 @@ class Invoice(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["account", "-invoice_date"], name="inv_account_date"),
             models.Index(fields=["status", "due_date"], name="inv_status_due"),
             models.Index(fields=["-invoice_date", "-id"], name="inv_date_id"),
+            # The invoice list's "due first" sort (keyset on due date, id).
+            models.Index(fields=["due_date", "id"], name="inv_due_id"),
         ]
 
     def __str__(self) -> str:
@@ -80,7 +82,11 @@ class Payment(TimeStampedModel, ExternalIdModel):
         ordering = ["-received_on", "-id"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
-        indexes = [models.Index(fields=["account", "-received_on"], name="pay_account_date")]
+        indexes = [
+            models.Index(fields=["account", "-received_on"], name="pay_account_date"),
+            # The payment list (API) across accounts: keyset on received date, id.
+            models.Index(fields=["-received_on", "-id"], name="pay_date_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.received_on} {self.amount}"
