@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamcrm.analytics import selectors
@@ -25,7 +26,9 @@ def _query(form: RevenueFilterForm, **extra) -> str:
 
 @login_required
 def revenue(request: HttpRequest) -> HttpResponse:
-    form = RevenueFilterForm(request.GET)
+    data = request.GET.copy()
+    data.setdefault("year", str(timezone.localdate().year))  # shown in the field, not only assumed
+    form = RevenueFilterForm(data)
     context = {"form": form, "section": "analytics", "measure_labels": MEASURE_LABELS}
     if not form.is_valid():
         return render(request, "analytics/revenue.html", context, status=400)
