@@ -12,6 +12,7 @@ class TaskSource(models.TextChoices):
     MANUAL = "manual", _("by hand")
     FUNNEL_ALERT = "funnel_alert", _("funnel health alert")
     RECEIVABLE = "receivable", _("overdue receivable")
+    RENEWAL = "renewal", _("agreement renewal")
 
 
 class PlanStatus(models.TextChoices):

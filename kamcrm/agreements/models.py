@@ -54,6 +54,8 @@ class Agreement(TimeStampedModel, ExternalIdModel):
     renews = models.ForeignKey("self", verbose_name=_("renews"), null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="renewals")
     renewal_notice_days = models.PositiveSmallIntegerField(_("renewal reminder (days before the end)"), default=60)
+    # Set by the daily job when it gave the owner the renewal task, so that it does so once.
+    renewal_reminded_on = models.DateField(_("renewal reminder sent on"), null=True, blank=True, editable=False)
     status_since = models.DateField(_("status since"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
 

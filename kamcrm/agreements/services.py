@@ -408,13 +408,34 @@ def agreement_renew(*, agreement: Agreement, number: str, end_date: dt.date, by:
 
 
 def agreements_roll(*, today: dt.date | None = None) -> dict[str, int]:
-    """The daily job: signed agreements whose start has come become active; those past their end expire."""
+    """The daily job: signed agreements whose start has come become active; those past their end
+    expire; the owner of each running agreement within its renewal notice gets one renewal task."""
+    from kamcrm.activities.choices import TaskSource
+    from kamcrm.activities.services import task_create
+
     today = today or timezone.localdate()
     started = Agreement.objects.filter(status=AgreementStatus.SIGNED, start_date__lte=today)
     n_started = started.update(status=AgreementStatus.ACTIVE, status_since=today)
     ended = Agreement.objects.filter(status__in=CHANGEABLE_STATUSES, end_date__lt=today)
     n_ended = ended.update(status=AgreementStatus.EXPIRED, status_since=today)
-    return {"activated": n_started, "expired": n_ended}
+    reminded = 0
+    horizon = today + dt.timedelta(days=366)  # the longest notice a person can set is below a year
+    due = (Agreement.objects.filter(status__in=CHANGEABLE_STATUSES, renewal_reminded_on__isnull=True,
+                                    end_date__gte=today, end_date__lte=horizon, renewals__isnull=True)
+           .select_related("account", "owner"))
+    for agreement in due:
+        if agreement.end_date - dt.timedelta(days=agreement.renewal_notice_days) > today:
+            continue
+        with transaction.atomic():
+            task_create(title=_("Renew agreement %(number)s with %(account)s (ends on %(end)s)")
+                        % {"number": agreement.number, "account": agreement.account.name,
+                           "end": agreement.end_date.isoformat()},
+                        assignee=agreement.owner, account=agreement.account,
+                        due_on=agreement.end_date - dt.timedelta(days=min(30, agreement.renewal_notice_days)),
+                        source=TaskSource.RENEWAL)
+            Agreement.objects.filter(pk=agreement.pk).update(renewal_reminded_on=today)
+        reminded += 1
+    return {"activated": n_started, "expired": n_ended, "renewal reminders": reminded}
 
 
 # ---- the UI and API paths: what the user may edit -----------------------------------------------

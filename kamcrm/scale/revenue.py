@@ -38,7 +38,7 @@ from kamcrm.agreements.schedule import Terms, split
 from kamcrm.customers.models import Account
 from kamcrm.products.choices import ProductStatus
 from kamcrm.products.models import Product
-from kamcrm.scale.loader import Loader, Progress
+from kamcrm.scale.loader import Loader, Progress, restore_pending_indexes
 
 SOURCE = "scale"
 AGREEMENT_COLUMNS = ["id", "account_id", "number", "title", "type", "status", "owner_id", "signing_unit_id",
@@ -123,10 +123,11 @@ def build_agreements(*, loader: Loader, count: int, seed: int, today: dt.date, a
 
 
 def generate_revenue(*, scale: float, seed: int = 1, today: dt.date | None = None, chunk: int = 50_000,
-                     progress: Progress | None = None, facts: bool = True) -> dict:
+                     progress: Progress | None = None, facts: bool = True, fk_checks: bool = True) -> dict:
     """The agreements of the scale data set, over the accounts already in the database."""
     from kamcrm.analytics.facts import facts_rebuild_sql
 
+    restore_pending_indexes()  # a killed earlier run's dropped indexes come back first
     today = today or dt.date.today()
     account_ids, acct_owner, acct_unit = array("q"), array("q"), array("q")
     for pk, owner, unit in Account.objects.order_by("pk").values_list("pk", "owner_id", "owner_unit_id").iterator(
@@ -140,7 +141,7 @@ def generate_revenue(*, scale: float, seed: int = 1, today: dt.date | None = Non
                     .values_list("pk", "list_price"))
     if not products:
         raise RuntimeError("No product on sale.")
-    loader = Loader(chunk=chunk, progress=progress)
+    loader = Loader(chunk=chunk, progress=progress, fk_checks=fk_checks)
     started = time.perf_counter()
     loader.start()
     try:

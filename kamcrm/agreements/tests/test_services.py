@@ -234,3 +234,33 @@ def test_facts_equal_a_direct_sum_after_random_operations(org, products, seed):
     before = snapshot()
     facts_refresh([a.pk for a in accounts])
     assert before == snapshot() and before
+
+
+def test_daily_job_activates_expires_and_reminds_once(org, products):
+    from django.core.management import call_command
+
+    from kamcrm.activities.models import Task
+
+    running = make(org, products, number="HT-RUN", start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31),
+                   sign_at=at(dt.date(2025, 12, 1)))
+    later = make(org, products, number="HT-LATER", start=dt.date(2027, 1, 1), end=dt.date(2027, 12, 31),
+                 sign_at=at(dt.date(2025, 12, 1)))
+    assert later.status == AgreementStatus.SIGNED
+    # 1 November: within the 60 days' notice of HT-RUN's end, not of HT-LATER's
+    done = services.agreements_roll(today=dt.date(2026, 11, 1))
+    assert done["renewal reminders"] == 1
+    task = Task.objects.get(source="renewal")
+    assert task.assignee == org.rep and "HT-RUN" in task.title and task.account == org.acct
+    assert services.agreements_roll(today=dt.date(2026, 11, 2))["renewal reminders"] == 0
+    call_command("agreements_daily", "--today", "2027-01-02", stdout=__import__("io").StringIO())
+    running.refresh_from_db()
+    later.refresh_from_db()
+    assert running.status == AgreementStatus.EXPIRED and later.status == AgreementStatus.ACTIVE
+    # a renewal already drafted: no reminder for it
+    renewal_target = make(org, products, number="HT-R2", start=dt.date(2027, 1, 1), end=dt.date(2027, 3, 31),
+                          sign_at=at(dt.date(2026, 12, 1)))
+    services.agreement_renew(agreement=renewal_target, number="HT-R2-2", end_date=dt.date(2027, 6, 30))
+    # 1 March: HT-R2 ends within its notice but is being renewed; HT-LATER's notice starts in November
+    assert services.agreements_roll(today=dt.date(2027, 3, 1))["renewal reminders"] == 0
+    assert not Task.objects.filter(title__contains="HT-R2").exists()
+    assert services.agreements_roll(today=dt.date(2027, 11, 5))["renewal reminders"] == 1

@@ -23,9 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--today", type=dt.date.fromisoformat, default=None)
         parser.add_argument("--chunk", type=int, default=50_000)
         parser.add_argument("--no-facts", action="store_true", help="Skip the revenue facts rebuild.")
+        parser.add_argument("--no-fk-checks", action="store_true",
+                            help="Load with foreign-key checks off (as `kamcrm generate --no-fk-checks`).")
         parser.add_argument("--json", dest="json_path", default="")
 
-    def handle(self, *args, scale, seed, today, chunk, no_facts, json_path, **options):
+    def handle(self, *args, scale, seed, today, chunk, no_facts, json_path, no_fk_checks=False, **options):
         if Agreement.objects.filter(source_system="scale").exists():
             raise CommandError("This database already holds the scale agreements.")
         out = self.stdout
@@ -39,7 +41,7 @@ class Command(BaseCommand):
         out.write(f"Generating {agreements_for(scale):,} agreements (S={scale:g}, seed {seed}) ...")
         try:
             result = generate_revenue(scale=scale, seed=seed, today=today, chunk=chunk, progress=progress,
-                                      facts=not no_facts)
+                                      facts=not no_facts, fk_checks=not no_fk_checks)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         for table in result["tables"]:
