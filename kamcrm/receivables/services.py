@@ -450,8 +450,8 @@ def promise_create(*, by: User | None = None, account, promised_on: dt.date, amo
     promise.full_clean()
     promise.save()
     _timeline(account=account, at=timezone.now(), by=by, record=promise,
-              summary=_("Promise to pay %(amount)s by %(day)s") % {"amount": promise.amount,
-                                                                   "day": promised_on.isoformat()},
+              summary=_("Promise to pay %(amount)s by %(day)s")
+              % {"amount": promise.amount.quantize(Decimal("0.01")), "day": promised_on.isoformat()},
               body=promise.note)
     return promise
 
