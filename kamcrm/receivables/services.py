@@ -471,6 +471,7 @@ def activity_log(*, by: User | None = None, account, kind: str, note: str = "", 
     return activity
 
 
+@transaction.atomic
 def promises_review(*, today: dt.date | None = None) -> int:
     """Open promises whose date has passed: kept if the account paid at least the amount since the
     promise was made, broken otherwise."""
