@@ -8,7 +8,14 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kamcrm.core.forms import LookupChoiceField, TablerFormMixin, account_label, bound_or_initial, user_label
+from kamcrm.core.forms import (
+    LookupChoiceField,
+    LookupSelect,
+    TablerFormMixin,
+    account_label,
+    bound_or_initial,
+    user_label,
+)
 from kamcrm.customers.models import Account, Contact
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import EDIT, can, visible
@@ -41,6 +48,47 @@ def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
     except (TypeError, ValueError):
         return
     form.fields[name].show_selected(obj)
+
+
+class LookupSelectMultiple(LookupSelect, forms.SelectMultiple):
+    """LookupSelect for several rows: the picker (static/kamcrm/app.js, `select[data-search-url]`)
+    searches the server as one types; Enter adds the highlighted row, Escape clears the search text,
+    Backspace (in an empty search) removes the last row."""
+
+
+class LookupMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """LookupChoiceField's many-valued twin: validates against the queryset, renders only the chosen rows."""
+
+    def __init__(self, queryset, *, search_url: str = "", label_from=None, **kwargs: Any) -> None:  # noqa: ANN001
+        kwargs.setdefault("widget", LookupSelectMultiple(search_url))
+        super().__init__(queryset, **kwargs)
+        self.widget.choices = []
+        self.label_from = label_from or str
+
+    def _set_queryset(self, queryset) -> None:  # noqa: ANN001
+        # As LookupChoiceField: never point the widget at an iterator over the whole table.
+        self._queryset = None if queryset is None else queryset.all()
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def show_selected(self, objs) -> None:  # noqa: ANN001
+        self.widget.choices = [(obj.pk, self.label_from(obj)) for obj in objs]
+
+
+def _show_selected_users(form: forms.Form, name: str) -> None:
+    """Label the chosen people of a multi-valued user lookup: the initial User rows as given, or the
+    posted ids in one query."""
+    if form.is_bound:
+        ids = []
+        for value in form.fields[name].widget.value_from_datadict(form.data, form.files, form.add_prefix(name)) or []:
+            try:
+                ids.append(int(value))
+            except (TypeError, ValueError):
+                continue
+        users = list(User.objects.select_related("unit").filter(pk__in=ids).order_by("username", "id")) if ids else []
+    else:
+        users = [u for u in form.initial.get(name) or [] if isinstance(u, User)]
+    form.fields[name].show_selected(users)
 
 
 def _invalid_choice() -> forms.ValidationError:
@@ -172,6 +220,10 @@ class OpportunityForm(TablerFormMixin, forms.Form):
     contacts = forms.ModelMultipleChoiceField(label=_("Contacts involved"), required=False,
                                               queryset=Contact.objects.none(),
                                               widget=forms.SelectMultiple(attrs={"class": "js-choices"}))
+    # Any user, so that the service (not a generic "invalid choice") says why an inactive one is refused.
+    collaborators = LookupMultipleChoiceField(User.objects.all(), label=_("Collaborators"), required=False,
+                                              search_url=USER_LOOKUP, label_from=user_label,
+                                              help_text=_("Colleagues from any unit, or partners, who help win it."))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     DATA_FIELDS = ["name", "owner", "expected_close_date", "source", "competitor", "description"]
@@ -182,6 +234,8 @@ class OpportunityForm(TablerFormMixin, forms.Form):
             initial = {name: getattr(opportunity, name) for name in self.DATA_FIELDS}
             initial["amount"] = opportunity.amount
             initial["contacts"] = [c.pk for c in opportunity.contacts.all()]
+            initial["collaborators"] = list(opportunity.collaborators.select_related("unit").order_by("username",
+                                                                                                      "id"))
             kwargs["initial"] = initial
         super().__init__(*args, **kwargs)
         if opportunity is not None:
@@ -208,7 +262,9 @@ class OpportunityForm(TablerFormMixin, forms.Form):
         if account_id is None:
             self.fields["contacts"].help_text = _("Choose the account and save; then pick its contacts.")
         self.fields["contacts"].widget.attrs["data-testid"] = "opportunity-contacts"
+        self.fields["collaborators"].widget.attrs["data-testid"] = "opportunity-collaborators"
         _show_selected(self, "owner", User)
+        _show_selected_users(self, "collaborators")
         self.style_widgets()
 
     def clean_account(self) -> Account:
@@ -222,6 +278,7 @@ class OpportunityForm(TablerFormMixin, forms.Form):
         c = self.cleaned_data
         data = {name: c[name] for name in self.DATA_FIELDS}
         data["contacts"] = list(c["contacts"])
+        data["collaborators"] = list(c["collaborators"])
         if lines is not None:
             data["lines"] = lines
         if not lines and c.get("amount") is not None:
@@ -235,7 +292,7 @@ class OpportunityForm(TablerFormMixin, forms.Form):
         first = ["account", "name", "owner", "stage"] if self.opportunity is None else ["name", "owner"]
         groups = [
             (_("Opportunity"), [*first, "expected_close_date", "amount"]),
-            (_("Details"), ["source", "competitor", "contacts", "description"]),
+            (_("Details"), ["source", "competitor", "contacts", "collaborators", "description"]),
         ]
         return [(title, [self[name] for name in names]) for title, names in groups]
 

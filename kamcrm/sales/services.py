@@ -6,7 +6,9 @@ Rules kept here (and only here):
   owner and expected close date at that moment; the previous entry gets its time in stage;
 - moving forward out of a stage checks that stage's exit criteria; entering a stage checks its
   required fields (e.g. a reason for lost or abandoned); both name what is missing;
-- a stage change lands on the account's timeline and in the webhook outbox (opportunity.stage_changed).
+- a stage change lands on the account's timeline and in the webhook outbox (opportunity.stage_changed);
+- collaborators are users of any unit, partners included; only active ones may be added, and every
+  change to them is audited with the ids before and after (the audit receiver sees saves only).
 """
 from __future__ import annotations
 
@@ -70,6 +72,27 @@ def _check_owner(owner: User | None, by: User | None) -> None:
 def _check_contacts(account: Account, contacts: list[Contact]) -> None:
     if any(c.account_id != account.pk for c in contacts):
         raise ValidationError({"contacts": _("The contacts involved must be contacts of the opportunity's account.")})
+
+
+def _check_collaborators(added: list[User]) -> None:
+    """Collaborators come from any unit, partners included; only active users may be added (one who
+    has left since being added stays until removed, so that editing other fields still works)."""
+    inactive = [user for user in added if not user.is_active]
+    if inactive:
+        raise ValidationError({"collaborators": _("Only active users can be added as collaborators; no longer "
+                                                  "active: %(names)s.")
+                               % {"names": ", ".join(str(user) for user in inactive)}})
+
+
+def _set_collaborators(opportunity: Opportunity, collaborators: list[User], *, before: list[int]) -> None:
+    """Replace the collaborators and audit the change (ObjectChange and timeline, ids before → after):
+    the audit receiver sees saves, not many-to-many changes."""
+    wanted = {user.pk: user for user in collaborators}
+    after = sorted(wanted)
+    if after == before:
+        return
+    opportunity.collaborators.set(list(wanted.values()))
+    record_bulk([opportunity], action="update", changes_for=lambda _o: {"collaborators": [before, after]})
 
 
 def _line_rows(lines: list[dict[str, Any]]) -> list[OpportunityLine]:
@@ -171,6 +194,7 @@ def opportunity_create(*, by: User | None = None, account: Account, name: str, o
     if line_rows:
         opportunity.amount = sum((row.amount for row in line_rows), Decimal("0"))
     _check_contacts(account, contacts or [])
+    _check_collaborators(list(collaborators or []))
     _check_required(opportunity, stage)
     opportunity.full_clean(exclude=["owner_unit"] if opportunity.owner_unit_id is None else None)
     opportunity.save()
@@ -181,7 +205,7 @@ def opportunity_create(*, by: User | None = None, account: Account, name: str, o
     if contacts:
         opportunity.contacts.set(contacts)
     if collaborators:
-        opportunity.collaborators.set(collaborators)
+        _set_collaborators(opportunity, list(collaborators), before=[])
     _record_entry(opportunity, from_stage=None, at=at, by=by)
     _timeline(opportunity, from_stage=None, at=at, by=by)
     return opportunity
@@ -212,6 +236,10 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any], by: Us
         data["owner_unit"] = owner.unit
     if "account" in data and data["account"].pk != opportunity.account_id:
         raise ValidationError({"account": _("An opportunity stays with its account; create a new one instead.")})
+    if collaborators is not None:
+        collaborators = list(collaborators)
+        current = sorted(opportunity.collaborators.values_list("pk", flat=True))
+        _check_collaborators([user for user in collaborators if user.pk not in current])
     if lines is not None:
         rows = _line_rows(lines)
         for old in OpportunityLine.objects.filter(opportunity=opportunity):
@@ -231,7 +259,7 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any], by: Us
         _check_contacts(opportunity.account, contacts)
         opportunity.contacts.set(contacts)
     if collaborators is not None:
-        opportunity.collaborators.set(collaborators)
+        _set_collaborators(opportunity, collaborators, before=current)
     _check_required(opportunity, opportunity.stage)
     return opportunity
 

@@ -108,9 +108,11 @@ class OpportunitySerializer(ReferenceSerializerMixin, serializers.ModelSerialize
                                                   "make the amount."))
     contacts = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Contact.objects.all(),
                                                   help_text=_("Ids of the account's contacts involved."))
-    collaborators = serializers.PrimaryKeyRelatedField(many=True, required=False,
-                                                       queryset=User.objects.filter(is_active=True),
-                                                       help_text=_("Ids of colleagues who help win it."))
+    # Any user id: the service refuses an inactive one with a message on `collaborators`.
+    collaborators = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=User.objects.all(),
+        help_text=_("Ids of active users from any unit, partners included, who help win it; when given they "
+                    "replace the old ones."))
     attributes = AttributesField(required=False)
     account_external_id = serializers.CharField(
         write_only=True, required=False,

@@ -159,6 +159,38 @@ def test_validation_errors_name_the_field(org, api_for, deals):
     assert response.status_code == 400 and list(response.json()["errors"]) == ["stage"]
 
 
+def test_collaborators_are_ids_in_and_out_changed_cleared_audited_and_inactive_ones_refused(org, api_for, deals):
+    from django.contrib.contenttypes.models import ContentType
+
+    from kamcrm.audit.models import ObjectChange
+    from kamcrm.org import services as org_services
+
+    mine = deals[0]
+    api = api_for(org.rep)
+    # a partner user and someone from another branch
+    response = api.patch(f"{URL}{mine.pk}/", {"collaborators": [org.partner.pk, org.outsider.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert sorted(response.json()["collaborators"]) == sorted([org.partner.pk, org.outsider.pk])
+    assert api.get(f"{URL}{mine.pk}/").json()["collaborators"] == response.json()["collaborators"]
+    # left out: kept; an empty list: cleared
+    assert len(api.patch(f"{URL}{mine.pk}/", {"name": "改名"}, format="json").json()["collaborators"]) == 2
+    assert api.patch(f"{URL}{mine.pk}/", {"collaborators": []}, format="json").json()["collaborators"] == []
+    # inactive or unknown: 400 on the field, nothing changes
+    org_services.user_update(user=org.service, data={"is_active": False})
+    response = api.patch(f"{URL}{mine.pk}/", {"collaborators": [org.peer.pk, org.service.pk]}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["collaborators"]
+    assert "no longer active: service" in response.json()["errors"]["collaborators"][0]
+    response = api.patch(f"{URL}{mine.pk}/", {"collaborators": [999999]}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["collaborators"]
+    assert not mine.collaborators.exists()
+    # each change is in the opportunity's audit, by the API user, over the API
+    rows = ObjectChange.objects.filter(content_type=ContentType.objects.get_for_model(Opportunity), object_id=mine.pk,
+                                       changes__has_key="collaborators").order_by("id")
+    assert [(r.actor_id, r.channel, r.changes["collaborators"]) for r in rows] == [
+        (org.rep.pk, "api", [[], sorted([org.partner.pk, org.outsider.pk])]),
+        (org.rep.pk, "api", [sorted([org.partner.pk, org.outsider.pk]), []])]
+
+
 # ---- moves ----------------------------------------------------------------------------------------
 
 def test_a_move_names_the_missing_exit_criteria(org, api_for):

@@ -172,3 +172,41 @@ def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, b
         assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     finally:
         context.close()
+
+
+def test_collaborators_are_picked_with_the_keyboard(org, stage_path, live_server, browser):  # noqa: F811
+    """The collaborators picker searches people of any unit as one types: Enter adds the highlighted
+    person, Escape clears the search, Backspace removes the last one added."""
+    from kamcrm.sales import services
+
+    opportunity = services.opportunity_create(by=org.rep, account=org.acct, name="协同", owner=org.rep,
+                                              collaborators=[org.peer])
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", "rep")
+        page.fill("#id_password", PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        page.goto(f"{live_server.url}/sales/{opportunity.pk}/edit/")
+        control = page.locator("#id_collaborators-ts-control")
+        control.focus()
+        for name in ("partner", "outsider"):
+            page.keyboard.type(name)
+            page.locator(".ts-dropdown .option.active", has_text=name).wait_for()
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")  # closes the list and clears the search text
+        page.keyboard.press("Backspace")  # the last one added (outsider) goes again
+        assert sorted(page.locator("#id_collaborators option:checked").all_inner_texts()) == [
+            "partner · 合作伙伴", "peer · 华东一组"]
+        page.get_by_test_id("save").click()
+        page.wait_for_url(re.compile(rf"/sales/{opportunity.pk}/$"))
+        assert set(opportunity.collaborators.all()) == {org.peer, org.partner}
+        assert "partner" in page.get_by_test_id("opportunity-collaborators").inner_text()
+        assert not problems, problems
+    finally:
+        context.close()

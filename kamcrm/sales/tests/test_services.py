@@ -130,3 +130,70 @@ def test_the_owner_must_be_someone_the_author_may_assign(org):
     with pytest.raises(ValidationError) as caught:
         services.opportunity_create(by=org.rep, account=org.acct, name="x", owner=org.outsider)
     assert "owner" in caught.value.message_dict
+
+
+# ---- collaborators ----------------------------------------------------------------------------------
+
+def _collaborator_changes(opportunity) -> list:
+    from django.contrib.contenttypes.models import ContentType
+
+    from kamcrm.audit.models import ObjectChange
+
+    rows = ObjectChange.objects.filter(content_type=ContentType.objects.get_for_model(Opportunity),
+                                       object_id=opportunity.pk, changes__has_key="collaborators").order_by("id")
+    return [(row.action, row.actor_id, row.changes["collaborators"]) for row in rows]
+
+
+def test_collaborators_from_any_unit_are_set_changed_and_cleared_and_each_change_is_audited(org):
+    from kamcrm.core.context import Channel, change_context
+
+    with change_context(channel=Channel.SHELL, actor=org.rep):
+        # given: a colleague of the rep's team and a partner user
+        opportunity = _create(org, collaborators=[org.peer, org.partner, org.peer])
+        assert set(opportunity.collaborators.all()) == {org.peer, org.partner}
+        # when: one from another branch replaces the colleague, then everyone is removed
+        services.opportunity_update(opportunity=opportunity, by=org.rep,
+                                    data={"collaborators": [org.partner, org.outsider]})
+        assert set(opportunity.collaborators.all()) == {org.partner, org.outsider}
+        services.opportunity_update(opportunity=opportunity, by=org.rep, data={"name": "改名"})  # left out: kept
+        services.opportunity_update(opportunity=opportunity, by=org.rep,
+                                    data={"collaborators": [org.outsider, org.partner]})  # the same set: no change
+        assert opportunity.collaborators.count() == 2
+        services.opportunity_update(opportunity=opportunity, by=org.rep, data={"collaborators": []})
+    # then: one audit row per change, with the ids before and after, and on the account's timeline
+    assert not opportunity.collaborators.exists()
+    peer, partner, outsider = org.peer.pk, org.partner.pk, org.outsider.pk
+    assert _collaborator_changes(opportunity) == [
+        ("update", org.rep.pk, [[], sorted([peer, partner])]),
+        ("update", org.rep.pk, [sorted([peer, partner]), sorted([partner, outsider])]),
+        ("update", org.rep.pk, [sorted([partner, outsider]), []]),
+    ]
+    events = TimelineEvent.objects.filter(account=org.acct, kind="field_change", object_id=opportunity.pk)
+    assert sum("collaborators" in e.data["changes"] for e in events) == 3
+
+
+def test_an_inactive_user_cannot_be_added_as_a_collaborator_but_one_who_left_stays(org):
+    from kamcrm.org import services as org_services
+
+    org_services.user_update(user=org.partner, data={"is_active": False})
+    # refused on creation, naming the field and the person; nothing is written
+    with pytest.raises(ValidationError) as caught:
+        _create(org, collaborators=[org.peer, org.partner])
+    assert list(caught.value.message_dict) == ["collaborators"]
+    assert "no longer active: partner" in caught.value.message_dict["collaborators"][0]
+    assert not Opportunity.objects.exists()
+    # refused when added later, and nothing changes
+    opportunity = _create(org, collaborators=[org.peer])
+    with pytest.raises(ValidationError) as caught:
+        services.opportunity_update(opportunity=opportunity, by=org.rep,
+                                    data={"name": "新名字", "collaborators": [org.peer, org.partner]})
+    assert "collaborators" in caught.value.message_dict
+    opportunity.refresh_from_db()
+    assert opportunity.name == "园区 5G 专网" and list(opportunity.collaborators.all()) == [org.peer]
+    # someone who leaves after being added stays until removed: saving other changes still works
+    org_services.user_update(user=org.peer, data={"is_active": False})
+    services.opportunity_update(opportunity=opportunity, by=org.rep,
+                                data={"name": "新名字", "collaborators": [org.peer, org.outsider]})
+    assert set(opportunity.collaborators.all()) == {org.peer, org.outsider}
+    services.opportunity_update(opportunity=opportunity, by=org.rep, data={"collaborators": [org.outsider]})
+    assert list(opportunity.collaborators.all()) == [org.outsider]

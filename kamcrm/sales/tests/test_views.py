@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -277,6 +278,44 @@ def test_edit_replaces_lines_and_service_errors_stay_on_fields(client_for, org, 
     assert refused.status_code == 400 and field_errors(refused, "expected_close_date")
     opp.refresh_from_db()
     assert opp.expected_close_date == dt.date(2026, 11, 30)
+
+
+def test_the_form_offers_collaborators_from_any_unit_and_saves_them(client_for, org, opp):
+    from kamcrm.org import services as org_services
+
+    client = client_for(org.rep)
+    # the new form has the picker: a multi-select that searches people on the server, with nothing listed
+    page = client.get(reverse("sales:opportunity_add"), {"account": org.acct.pk}).content.decode()
+    picker = re.search(r"<select[^>]*name=\"collaborators\"[^>]*>(.*?)</select>", page, re.S)
+    assert picker and "multiple" in picker.group(0) and 'data-testid="opportunity-collaborators"' in picker.group(0)
+    assert f'data-search-url="{reverse("user_lookup")}"' in picker.group(0) and "<option" not in picker.group(1)
+    # when: created with a partner user and someone from another branch
+    response = client.post(reverse("sales:opportunity_add"), _post_data(
+        org, name="协同商机", collaborators=[org.partner.pk, org.outsider.pk]))
+    # then
+    created = Opportunity.objects.get(name="协同商机")
+    assert response.status_code == 302 and set(created.collaborators.all()) == {org.partner, org.outsider}
+    detail = client.get(response.url).content.decode()
+    assert "partner" in detail and "西部一组" in detail
+    # the edit form shows them selected (and only them); a change replaces them, an empty picker clears them
+    page = client.get(reverse("sales:opportunity_edit", args=[created.pk])).content.decode()
+    picker = re.search(r"<select[^>]*name=\"collaborators\"[^>]*>(.*?)</select>", page, re.S).group(1)
+    assert picker.count("<option") == 2 and picker.count("selected") == 2 and "partner · 合作伙伴" in picker
+    edit = {"name": "协同商机", "owner": org.rep.pk, "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"}
+    response = client.post(reverse("sales:opportunity_edit", args=[created.pk]), {**edit, "collaborators": [org.peer.pk]})
+    assert response.status_code == 302 and list(created.collaborators.all()) == [org.peer]
+    assert client.post(reverse("sales:opportunity_edit", args=[created.pk]), edit).status_code == 302
+    assert not created.collaborators.exists()
+    # an inactive user is refused on the field, by the service, and the page keeps the choice
+    org_services.user_update(user=org.service, data={"is_active": False})
+    refused = client.post(reverse("sales:opportunity_edit", args=[created.pk]),
+                          {**edit, "collaborators": [org.peer.pk, org.service.pk]})
+    assert refused.status_code == 400
+    assert "no longer active: service" in field_errors(refused, "collaborators")[0]
+    assert 'data-field-error="collaborators"' in refused.content.decode()
+    assert not created.collaborators.exists()
+    unknown = client.post(reverse("sales:opportunity_edit", args=[created.pk]), {**edit, "collaborators": [999999]})
+    assert unknown.status_code == 400 and field_errors(unknown, "collaborators")
 
 
 # ---- stage moves --------------------------------------------------------------------------------
