@@ -9,6 +9,7 @@ urlpatterns = [
     path("sales/manage/", include("kamcrm.sales.manage_urls")),
     path("sales/", include("kamcrm.sales.urls")),
     path("tasks/", include("kamcrm.activities.urls")),
+    path("receivables/", include("kamcrm.receivables.urls")),
     path("products/", include("kamcrm.products.urls")),
     path("agreements/", include("kamcrm.agreements.urls")),
     path("analytics/", include("kamcrm.analytics.urls")),

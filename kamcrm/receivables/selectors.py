@@ -146,9 +146,37 @@ def account_advances(*, user: User, account_id: int, limit: int = 20) -> list[Pa
                 .order_by("received_on", "id")[:limit])
 
 
+def _pk(name: str, value: Any) -> int:
+    try:
+        return int(getattr(value, "pk", value))
+    except (TypeError, ValueError):
+        raise ValidationError({name: [gettext("Select a valid choice.")]}) from None
+
+
 def _scope(*, user: User, filters: dict[str, Any] | None) -> QuerySet[Invoice]:
-    """The invoices a report covers: visible, narrowed by the scope filters only."""
-    return invoice_filtered(user=user, filters={k: v for k, v in (filters or {}).items() if k in SCOPE_FILTERS})
+    """The invoices a report covers: visible, narrowed by the scope filters only (account, group,
+    owner, owning unit subtree, disputed). Values are ids or the records themselves (no query then)."""
+    from kamcrm.receivables.filtersets import unit_subtree
+
+    qs = invoice_queryset(user)
+    for name, value in (filters or {}).items():
+        if name not in SCOPE_FILTERS or value in (None, ""):
+            continue
+        if name == "account":
+            qs = qs.filter(account_id=_pk(name, value))
+        elif name == "group":
+            qs = qs.filter(account_id__in=group_member_ids(_pk(name, value)))
+        elif name == "owner":
+            qs = qs.filter(account__owner_id=_pk(name, value))
+        elif name == "owner_unit":
+            unit = value if isinstance(value, OrgUnit) else OrgUnit.objects.filter(pk=_pk(name, value)).first()
+            qs = qs.filter(account__owner_unit_id__in=unit_subtree(unit)) if unit is not None else qs.none()
+        else:  # disputed
+            word = str(value).strip().lower()
+            if word not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValidationError({name: [gettext("Enter true or false.")]})
+            qs = qs.filter(disputed=word in ("true", "1", "yes"))
+    return qs
 
 
 # --- balances ------------------------------------------------------------------------------------

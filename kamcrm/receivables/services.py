@@ -54,9 +54,10 @@ OPEN = (InvoiceStatus.OPEN, InvoiceStatus.PARTLY_PAID)
 ESCALATE_AFTER_DAYS = 30
 TIMELINE_KIND = "collection"
 
-__all__ = ["ESCALATE_AFTER_DAYS", "ItemRefused", "activity_log", "invoice_create", "invoice_create_many",
-           "invoice_update", "invoice_void", "invoices_check", "overdue_check", "payment_allocate", "payment_create",
-           "payment_create_many", "payments_check", "promise_create", "promises_review"]
+__all__ = ["ESCALATE_AFTER_DAYS", "ItemRefused", "activity_log", "advance_apply", "invoice_create",
+           "invoice_create_many", "invoice_payment_record", "invoice_update", "invoice_void", "invoices_check",
+           "overdue_check", "payment_allocate", "payment_create", "payment_create_many", "payments_check",
+           "promise_create", "promises_review"]
 
 
 class ItemRefused(ValidationError):
@@ -316,6 +317,48 @@ def payment_allocate(*, payment: Payment, allocations: list[tuple[Invoice, Decim
     _settle(touched)
     payment.refresh_from_db()
     return payment
+
+
+@transaction.atomic
+def invoice_payment_record(*, invoice: Invoice, received_on: dt.date, amount: Decimal,
+                           allocate: Decimal | None = None, by: User | None = None, **data: Any) -> Payment:
+    """A payment received for one invoice: `allocate` of it (as much as the invoice has open when None)
+    pays the invoice; the rest stays on the payment as an advance."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    amount = _money(amount, "amount")
+    if allocate is None:
+        allocate = min(amount, invoice.total - invoice.paid_amount)
+    else:
+        allocate = _money(allocate, "allocate")
+        if allocate > amount:
+            raise ValidationError({"allocate": _("At most the amount received.")})
+    plan = [(invoice, allocate)] if allocate > 0 else None
+    try:
+        return payment_create(by=by, account=invoice.account, received_on=received_on, amount=amount,
+                              allocations=plan, **data)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "allocations[1]" in exc.error_dict:
+            raise ValidationError({"allocate": exc.error_dict["allocations[1]"]}) from None
+        raise
+
+
+@transaction.atomic
+def advance_apply(*, payment: Payment, invoice: Invoice, amount: Decimal | None = None,
+                  by: User | None = None) -> Payment:
+    """Allocate (part of) a payment's unallocated part to an invoice of the same account; by default as
+    much as both allow."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if amount is None:
+        amount = min(payment.amount - payment.allocated, invoice.total - invoice.paid_amount)
+        if amount <= 0:
+            raise ValidationError({"amount": _("Nothing left to allocate: the payment or the invoice is settled.")})
+    try:
+        return payment_allocate(payment=payment, allocations=[(invoice, amount)], by=by)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "allocations[1]" in exc.error_dict:
+            raise ValidationError({"amount": exc.error_dict["allocations[1]"]}) from None
+        raise
 
 
 def payments_check(*, items: list[dict[str, Any]], lock: bool = False
