@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,14 +50,19 @@ def current_schedule(line: AgreementLine) -> sched.Schedule:
     return {s.month: s.amount for s in RevenueSlice.objects.filter(line=line, superseded_at__isnull=True)}
 
 
-def _write(line: AgreementLine, new: sched.Schedule, *, since: dt.date | None, at: dt.datetime) -> set[dt.date]:
+def _write(line: AgreementLine, new: sched.Schedule, *, since: dt.date | None, at: dt.datetime,
+           current: sched.Schedule | None = None) -> set[dt.date]:
     """Supersede the line's current slices from `since`'s month on (all when None) and write `new`'s
-    months from there on as the next version. Returns the months touched."""
-    current = RevenueSlice.objects.filter(line=line, superseded_at__isnull=True)
+    months from there on as the next version. Returns the months touched. `current`: the line's
+    current schedule when the caller has read it already (saves a query)."""
+    superseded = RevenueSlice.objects.filter(line=line, superseded_at__isnull=True)
     if since is not None:
-        current = current.filter(month__gte=sched.month_of(since))
-    touched = set(current.values_list("month", flat=True))
-    current.update(superseded_at=at)
+        superseded = superseded.filter(month__gte=sched.month_of(since))
+    if current is None:
+        touched = set(superseded.values_list("month", flat=True))
+    else:
+        touched = {m for m in current if since is None or m >= sched.month_of(since)}
+    superseded.update(superseded_at=at)
     line.version += 1
     rows = [RevenueSlice(line=line, agreement_id=line.agreement_id, month=month, amount=amount,
                          version=line.version, recorded_at=at)
@@ -96,10 +102,13 @@ def _build_line(agreement: Agreement, data: dict[str, Any]) -> AgreementLine:
 
 
 def _refresh(agreement: Agreement, months: set[dt.date] | None = None) -> None:
-    Agreement.objects.filter(pk=agreement.pk).update(
-        total_value=sum((line.amount for line in agreement.lines.all()), Decimal("0")))
-    agreement.refresh_from_db(fields=["total_value"])
-    facts_refresh([agreement.account_id], months)
+    """The agreement's total from its lines, and the account's expected revenue in `months` (only the
+    schedule changed here: billed and collected stay as they are)."""
+    total = AgreementLine.objects.filter(agreement=agreement).aggregate(v=Sum("amount"))["v"] or Decimal("0")
+    agreement.total_value = Decimal(str(total)).quantize(sched.CENT)
+    Agreement.objects.filter(pk=agreement.pk).update(total_value=agreement.total_value)
+    if months is None or months:
+        facts_refresh([agreement.account_id], months, measures=("expected",))
 
 
 def _record(agreement: Agreement, *, kind: str, effective: dt.date, at: dt.datetime, by: User | None, note: str,
@@ -270,10 +279,11 @@ def _amend_line(line: AgreementLine, row: dict[str, Any], *, effective: dt.date,
     for name, value in row.items():
         setattr(line, name, value)
     line.amount = Decimal(str(line.amount)).quantize(sched.CENT)
-    line.full_clean(exclude=["agreement"])
+    # The product does not change and Terms() refuses a negative value: no query-backed checks needed.
+    line.full_clean(exclude=["agreement", "product"], validate_constraints=False)
     new = sched.resplit(current, line_terms(line), effective)
     line.save()
-    return _write(line, new, since=effective, at=at)
+    return _write(line, new, since=effective, at=at, current=current)
 
 
 def _end_line(line: AgreementLine, *, effective: dt.date, at: dt.datetime) -> set[dt.date]:

@@ -40,9 +40,11 @@ def _cents(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.date] | None = None
-                 ) -> dict[Key, dict[str, Decimal]]:
-    """(account, product line, month) → expected, billed, collected, summed straight from the sources."""
+def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.date] | None = None,
+                 measures: Iterable[str] = MEASURES) -> dict[Key, dict[str, Decimal]]:
+    """(account, product line, month) → expected, billed, collected, summed straight from the sources
+    (only the sources of `measures`; the others are left at zero)."""
+    measures = set(measures)
     from kamcrm.agreements.models import RevenueSlice
     from kamcrm.receivables.choices import InvoiceStatus
     from kamcrm.receivables.models import Invoice, Payment
@@ -65,6 +67,12 @@ def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.d
         invoices = invoices.filter(span)
         payments = payments.filter(Q(received_on__gte=months[0], received_on__lt=end) if months else Q(pk__in=[]))
     wanted = set(months) if months is not None else None
+    if "expected" not in measures:
+        slices = slices.none()
+    if "billed" not in measures:
+        invoices = invoices.none()
+    if "collected" not in measures:
+        payments = payments.none()
     for row in (slices.values(a=F("agreement__account_id"), pl=F("line__product__line_id"), m=F("month"))
                 .annotate(v=Sum("amount")).order_by()):
         out[(row["a"], row["pl"], _month(row["m"]))]["expected"] += _cents(row["v"])
@@ -122,9 +130,12 @@ def facts_deferred() -> Iterator[set[int]]:
 
 
 @transaction.atomic
-def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None = None) -> int:
+def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None = None,
+                  measures: Iterable[str] = MEASURES) -> int:
     """Recompute the facts of these accounts (in these months, or all), keep the roll-ups in step.
-    Returns the number of account-grain rows written (0 inside facts_deferred(): done at its end)."""
+    `measures`: the ones whose sources changed (a schedule change: expected only); the others are
+    carried over from the rows being replaced. Returns the number of account-grain rows written (0
+    inside facts_deferred(): done at its end)."""
     pending = getattr(_deferred, "ids", None)
     if pending is not None:
         pending.update(account_ids)
@@ -133,18 +144,28 @@ def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None =
     if not ids:
         return 0
     month_list = sorted({_month(m) for m in months}) if months is not None else None
-    fresh = facts_direct(ids, month_list)
+    measures = tuple(m for m in MEASURES if m in set(measures))
+    fresh = facts_direct(ids, month_list, measures)
     owner_of = _owners(ids)
     old = RevenueFact.objects.filter(account_id__in=ids)
     if month_list is not None:
         old = old.filter(month__in=month_list)
+    carried = [m for m in MEASURES if m not in measures]
     deltas: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
-    for row in old.values("month", "product_line_id", "owner_id", "owner_unit_id", "region_id", *MEASURES):
+    for row in old.values("account_id", "month", "product_line_id", "owner_id", "owner_unit_id", "region_id",
+                          *MEASURES):
         key = (row["month"], row["product_line_id"], row["owner_id"], row["owner_unit_id"], row["region_id"])
         for m in MEASURES:
             deltas[key][m] -= row[m]
+        if carried and any(row[m] for m in carried):
+            target = fresh.setdefault((row["account_id"], row["product_line_id"], row["month"]),
+                                      dict.fromkeys(MEASURES, ZERO))
+            for m in carried:
+                target[m] = row[m]
     rows = []
     for (account_id, line_id, month), values in fresh.items():
+        if not any(values.values()):
+            continue
         owner_id, unit_id, region_id = owner_of(account_id, month)
         rows.append(RevenueFact(month=month, account_id=account_id, product_line_id=line_id, owner_id=owner_id,
                                 owner_unit_id=unit_id, region_id=region_id, **values))
