@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kamcrm.agreements",
     "kamcrm.receivables",
     "kamcrm.analytics",
+    "kamcrm.targets",
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",

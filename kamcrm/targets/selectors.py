@@ -1,0 +1,369 @@
+"""Reads of target plans: the plan grid, completion per person, unit and company, rankings, suggestions.
+
+Actuals per metric source (decision 0008):
+- expected / billed / collected: the revenue roll-ups (analytics), by the account's owner and owning unit
+  on the first of each month; whole months from the period's first month to the month of `on`;
+- signed: agreements signed in the period (`signed_on`), their `total_value`, by the agreement's owner;
+- won: opportunities in a won stage closed in the period (`closed_on`), their amount, by owner and
+  owning unit (with a product line: the amounts of their lines of that line);
+- new key accounts: key and strategic accounts created in the period, by owner and owning unit;
+- visits: visits recorded as made (status done) that started in the period, by the visitor.
+The weighted pipeline is open opportunities' amount × probability with an expected close date in the
+period (money metrics only; counts have none).
+
+Who sees what: a person sees their own targets and completion, and those of the people and units their
+reach covers (org.selectors.reach: their manager chain, and the subtrees they head or see by role).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from kamcrm.org.models import OrgUnit, User
+from kamcrm.org.selectors import VIEW, Reach, reach
+from kamcrm.targets.choices import MetricSource, Period, PlanStatus
+from kamcrm.targets.models import Metric, TargetLine, TargetPlan
+from kamcrm.targets.services import node_key
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+Subject = OrgUnit | User
+
+
+def _cents(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+# ---- plans and their lines ----------------------------------------------------------------------
+
+def plan_list() -> QuerySet[TargetPlan]:
+    return TargetPlan.objects.select_related("approved_by").order_by("-year", "-version")
+
+
+def plan_get(*, pk: int) -> TargetPlan:
+    plan = plan_list().filter(pk=pk).first()
+    if plan is None:
+        raise Http404
+    return plan
+
+
+def plan_in_force(*, year: int) -> TargetPlan | None:
+    """The plan completion is measured against: the latest approved version, else the latest version."""
+    plans = TargetPlan.objects.filter(year=year).order_by("-version")
+    return plans.filter(status=PlanStatus.APPROVED).first() or plans.first()
+
+
+def metric_list(*, active: bool = True) -> QuerySet[Metric]:
+    qs = Metric.objects.order_by("order", "id")
+    return qs.filter(is_active=True) if active else qs
+
+
+def _reaches(r: Reach, subject: Subject) -> bool:
+    if r.everything:
+        return True
+    if isinstance(subject, User):
+        if subject.pk in r.owner_ids:
+            return True
+        path = subject.unit.path if subject.unit_id else None
+        return bool(path) and any(path.startswith(p) for p in r.unit_paths)
+    return any(subject.path.startswith(p) for p in r.unit_paths)
+
+
+def may_see(user: User, subject: Subject) -> bool:
+    return _reaches(reach(user, VIEW), subject)
+
+
+def _check_sees(user: User, subject: Subject) -> None:
+    if not may_see(user, subject):
+        raise Http404
+
+
+def line_queryset(*, user: User, plan: TargetPlan) -> QuerySet[TargetLine]:
+    """The plan's lines `user` may see: their own, their manager chain's people, their subtrees' units
+    and people (with the unallocated lines of the units they see)."""
+    r = reach(user, VIEW)
+    qs = TargetLine.objects.filter(plan=plan)
+    if r.everything:
+        return qs
+    q = Q(person_id__in=sorted(r.owner_ids))
+    for path in r.unit_paths:
+        q |= Q(unit__path__startswith=path)
+    return qs.filter(q)
+
+
+@dataclass
+class GridRow:
+    line_node: str
+    label: str
+    depth: int
+    is_unallocated: bool
+    is_person: bool
+    months: list[Decimal]
+    out_of_balance: list[bool]
+    # children + unallocated per month, for split rows (None where the row is not split)
+    children_sum: list[Decimal] | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.months, ZERO)
+
+    @property
+    def any_out_of_balance(self) -> bool:
+        return any(self.out_of_balance)
+
+
+def plan_grid(*, user: User, plan: TargetPlan, metric: Metric, product_line_id: int | None = None) -> list[GridRow]:
+    """Units down (each followed by its people and its unallocated row), months across, for what `user`
+    may see: three queries whatever the size of the organisation."""
+    lines = list(line_queryset(user=user, plan=plan).filter(metric=metric, product_line_id=product_line_id)
+                 .select_related("unit", "person").order_by("unit__path", "person_id", "is_unallocated", "month"))
+    rows: dict[tuple[str, bool], GridRow] = {}
+    order: list[tuple] = []
+    for line in lines:
+        key = (line.node, line.is_unallocated)
+        row = rows.get(key)
+        if row is None:
+            label = str(line.person) if line.person_id else str(line.unit)
+            row = GridRow(line_node=line.node, label=label, depth=line.level, is_unallocated=line.is_unallocated,
+                          is_person=bool(line.person_id), months=[ZERO] * 12, out_of_balance=[False] * 12)
+            rows[key] = row
+            # Sort: unit path, then the unit's own row, its people, its unallocated row.
+            kind = 2 if line.is_unallocated else (1 if line.person_id else 0)
+            order.append((line.unit.path, kind, label, key))
+        row.months[line.month - 1] = line.amount
+        row.out_of_balance[line.month - 1] = line.out_of_balance
+    sums: dict[str, list[Decimal]] = {}
+    ids = {line.pk: line for line in lines}
+    for line in lines:
+        if line.parent_id and line.parent_id in ids:
+            parent = ids[line.parent_id]
+            sums.setdefault(parent.node, [ZERO] * 12)[line.month - 1] += line.amount
+    for (node, unallocated), row in rows.items():
+        if not unallocated and node in sums:
+            row.children_sum = sums[node]
+    return [rows[key] for *_sort, key in sorted(order, key=lambda t: t[:3])]
+
+
+# ---- actuals ------------------------------------------------------------------------------------
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def period_bounds(period: str, on: dt.date) -> tuple[dt.date, dt.date, list[int]]:
+    """(first day, last day, months of the target) of the month, quarter or year containing `on`."""
+    if period == Period.MONTH:
+        start = _month_start(on)
+        months = [on.month]
+    elif period == Period.QUARTER:
+        first = 3 * ((on.month - 1) // 3) + 1
+        start = dt.date(on.year, first, 1)
+        months = [first, first + 1, first + 2]
+    elif period == Period.YEAR:
+        start = dt.date(on.year, 1, 1)
+        months = list(range(1, 13))
+    else:
+        raise ValueError(period)
+    last = months[-1]
+    end = dt.date(on.year, last, calendar.monthrange(on.year, last)[1])
+    return start, end, months
+
+
+def _scope(subject: Subject, *, owner: str, unit: str | None) -> Q:
+    """A filter on a source's owner (a person) or owning unit's subtree (a unit)."""
+    if isinstance(subject, User):
+        return Q(**{f"{owner}_id": subject.pk})
+    if unit is None:
+        return Q(**{f"{owner}__unit__path__startswith": subject.path})
+    return Q(**{f"{unit}__path__startswith": subject.path})
+
+
+def actual(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
+           product_line_id: int | None = None) -> Decimal:
+    """The metric's actual for `subject` from `start` to `end` (inclusive), straight from its source."""
+    source = metric.source
+    if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
+        from kamcrm.analytics.models import RevenueRollup
+
+        qs = RevenueRollup.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+                                          month__gte=_month_start(start), month__lte=_month_start(end))
+        if product_line_id is not None:
+            qs = qs.filter(product_line_id=product_line_id)
+        return _cents(qs.aggregate(v=Sum(source))["v"])
+    if source == MetricSource.SIGNED:
+        from kamcrm.agreements.models import Agreement
+
+        qs = Agreement.objects.filter(_scope(subject, owner="owner", unit=None), signed_on__gte=start,
+                                      signed_on__lte=end)
+        if product_line_id is not None:
+            from kamcrm.agreements.models import AgreementLine
+
+            return _cents(AgreementLine.objects.filter(agreement__in=qs.values("pk"), product__line_id=product_line_id)
+                          .aggregate(v=Sum("amount"))["v"])
+        return _cents(qs.aggregate(v=Sum("total_value"))["v"])
+    if source == MetricSource.WON:
+        from kamcrm.sales.choices import StageKind
+        from kamcrm.sales.models import Opportunity, OpportunityLine
+
+        qs = Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"), stage__kind=StageKind.WON,
+                                        closed_on__gte=start, closed_on__lte=end)
+        if product_line_id is not None:
+            return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"),
+                                                         product__line_id=product_line_id)
+                          .aggregate(v=Sum("amount"))["v"])
+        return _cents(qs.aggregate(v=Sum("amount"))["v"])
+    if source == MetricSource.NEW_KEY_ACCOUNTS:
+        from kamcrm.customers.models import Account
+
+        return Decimal(Account.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+                                              tier__in=("key", "strategic"), created_at__date__gte=start,
+                                              created_at__date__lte=end).count())
+    if source == MetricSource.VISITS:
+        from kamcrm.activities.choices import VisitStatus
+        from kamcrm.activities.models import Visit
+
+        return Decimal(Visit.objects.filter(_scope(subject, owner="owner", unit=None), status=VisitStatus.DONE,
+                                            starts_at__date__gte=start, starts_at__date__lte=end).count())
+    raise ValueError(source)
+
+
+def weighted_pipeline(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
+                      product_line_id: int | None = None) -> Decimal:
+    """Open opportunities' amount × probability expected to close from `start` to `end` (money metrics)."""
+    if metric.is_count:
+        return ZERO
+    from kamcrm.sales.choices import StageKind
+    from kamcrm.sales.models import Opportunity, OpportunityLine
+
+    qs = Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"), stage__kind=StageKind.OPEN,
+                                    expected_close_date__gte=start, expected_close_date__lte=end)
+    money = DecimalField(max_digits=24, decimal_places=4)
+    if product_line_id is not None:
+        weighted = ExpressionWrapper(F("amount") * F("opportunity__probability") / 100, output_field=money)
+        return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"), product__line_id=product_line_id)
+                      .aggregate(v=Sum(weighted))["v"])
+    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=money)
+    return _cents(qs.aggregate(v=Sum(weighted))["v"])
+
+
+def target_of(*, plan: TargetPlan | None, metric: Metric, subject: Subject, months: list[int],
+              product_line_id: int | None = None) -> Decimal:
+    if plan is None:
+        return ZERO
+    v = TargetLine.objects.filter(plan=plan, metric=metric, node=node_key(subject, product_line_id),
+                                  is_unallocated=False, month__in=months).aggregate(v=Sum("amount"))["v"]
+    return _cents(v)
+
+
+@dataclass
+class Completion:
+    subject: Subject
+    metric: Metric
+    period: str
+    start: dt.date
+    end: dt.date
+    target: Decimal
+    actual: Decimal
+    pipeline: Decimal
+    forecast: Decimal  # where the month of `on` lands
+    forecast_basis: str  # "pipeline" (actual + weighted pipeline closing this month) or "run_rate"
+
+    @property
+    def gap(self) -> Decimal:
+        """target − actual − weighted pipeline (negative: covered with room to spare)."""
+        return self.target - self.actual - self.pipeline
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """actual / target, as a percentage with one decimal (None without a target)."""
+        if not self.target:
+            return None
+        return (self.actual * 100 / self.target).quantize(Decimal("0.1"))
+
+    @property
+    def forecast_basis_label(self) -> str:
+        return str(FORECAST_BASES[self.forecast_basis])
+
+
+FORECAST_BASES = {"pipeline": _("actual + weighted pipeline closing this month"),
+                  "run_rate": _("run rate of the month so far")}
+
+
+def completion(*, user: User, metric: Metric, subject: Subject, on: dt.date, period: str = Period.MONTH,
+               plan: TargetPlan | None = None, product_line_id: int | None = None) -> Completion:
+    """Target, actual to `on`, weighted pipeline, gap and the month's forecast for a person or a unit (the
+    top unit is the company), if `user` may see them (404 otherwise). A handful of aggregate queries."""
+    _check_sees(user, subject)
+    plan = plan if plan is not None else plan_in_force(year=on.year)
+    start, end, months = period_bounds(period, on)
+    kw = {"metric": metric, "subject": subject, "product_line_id": product_line_id}
+    act = actual(start=start, end=on, **kw)
+    pipe = weighted_pipeline(start=start, end=end, **kw)
+    month_start = _month_start(on)
+    month_end = dt.date(on.year, on.month, calendar.monthrange(on.year, on.month)[1])
+    month_actual = act if period == Period.MONTH else actual(start=month_start, end=on, **kw)
+    if metric.is_count:
+        days = calendar.monthrange(on.year, on.month)[1]
+        forecast = (month_actual * days / on.day).quantize(Decimal("1"))
+        basis = "run_rate"
+    else:
+        month_pipe = pipe if period == Period.MONTH else weighted_pipeline(start=month_start, end=month_end, **kw)
+        forecast = month_actual + month_pipe
+        basis = "pipeline"
+    return Completion(subject=subject, metric=metric, period=period, start=start, end=end,
+                      target=target_of(plan=plan, months=months, **kw), actual=act, pipeline=pipe,
+                      forecast=forecast, forecast_basis=basis)
+
+
+def completion_ranking(*, user: User, metric: Metric, unit: OrgUnit, on: dt.date, period: str = Period.MONTH,
+                       plan: TargetPlan | None = None) -> dict[str, list[Completion]]:
+    """The units directly below `unit` and its people, each ranked by completion (actual ÷ target, highest
+    first; those without a target last), limited to what `user` may see."""
+    _check_sees(user, unit)
+    plan = plan if plan is not None else plan_in_force(year=on.year)
+    r = reach(user, VIEW)
+    units = [u for u in OrgUnit.objects.filter(parent=unit, is_active=True).order_by("path") if _reaches(r, u)]
+    people = [p for p in User.objects.filter(unit=unit, is_active=True).select_related("unit").order_by("username")
+              if _reaches(r, p)]
+
+    def ranked(subjects):
+        rows = [completion(user=user, metric=metric, subject=s, on=on, period=period, plan=plan) for s in subjects]
+        return sorted(rows, key=lambda c: (c.ratio is None, -(c.ratio or 0), str(c.subject)))
+
+    return {"units": ranked(units), "people": ranked(people)}
+
+
+# ---- suggestions --------------------------------------------------------------------------------
+
+def target_suggest(*, user: User, metric: Metric, subject: Subject, year: int, basis: str = "schedule",
+                   growth: Decimal = Decimal("0"), product_line_id: int | None = None) -> list[Decimal]:
+    """Twelve suggested monthly targets to start from and adjust by hand:
+    - "schedule": the expected revenue already in the agreements' schedules (the roll-ups) for the
+      subject and month, plus the weighted pipeline expected to close that month;
+    - "last_year": the metric's actual in the same month of last year × (1 + growth)."""
+    _check_sees(user, subject)
+    out: list[Decimal] = []
+    quantum = metric.quantum
+    for month in range(1, 13):
+        start = dt.date(year, month, 1)
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        if basis == "schedule":
+            expected = Metric(source=MetricSource.EXPECTED)
+            value = actual(metric=expected, subject=subject, start=start, end=end, product_line_id=product_line_id)
+            value += weighted_pipeline(metric=expected, subject=subject, start=start, end=end,
+                                       product_line_id=product_line_id)
+        elif basis == "last_year":
+            last_start, last_end = start.replace(year=year - 1), dt.date(year - 1, month,
+                                                                         calendar.monthrange(year - 1, month)[1])
+            value = actual(metric=metric, subject=subject, start=last_start, end=last_end,
+                           product_line_id=product_line_id) * (1 + Decimal(growth))
+        else:
+            raise ValueError(basis)
+        out.append(value.quantize(quantum))
+    return out
