@@ -14,6 +14,7 @@ from kamcrm.integrations.api import schema as _integrations_schema  # noqa: F401
 from kamcrm.integrations.api.views import InboundEventView
 from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
 from kamcrm.products.api.routes import ROUTES as PRODUCT_ROUTES
+from kamcrm.receivables.api.routes import ROUTES as RECEIVABLE_ROUTES
 from kamcrm.sales.api.routes import ROUTES as SALES_ROUTES
 
 app_name = "api"
@@ -27,7 +28,8 @@ router.register("account-teams", AccountTeamMemberViewSet, basename="accountteam
 router.register("attribute-definitions", AttributeDefinitionViewSet, basename="attributedefinition")
 router.register("imports", ImportJobViewSet, basename="importjob")
 router.register("import-mappings", ImportMappingViewSet, basename="importmapping")
-for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES, *ACTIVITY_ROUTES, *AGREEMENT_ROUTES]:
+for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES, *ACTIVITY_ROUTES, *AGREEMENT_ROUTES,
+                                       *RECEIVABLE_ROUTES]:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [

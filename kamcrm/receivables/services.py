@@ -252,7 +252,7 @@ def _settle(invoice_ids) -> None:  # noqa: ANN001
 
 @transaction.atomic
 def payment_create(*, by: User | None = None, account, received_on: dt.date, amount: Decimal,
-                   allocations: list[tuple[Invoice, Decimal]] | None = None, auto_allocate: bool = False,
+                   allocations: list[tuple[Invoice, Decimal | None]] | None = None, auto_allocate: bool = False,
                    refresh: bool = True, **data: Any) -> Payment:
     """Record a payment. `allocations` pays named invoices (partial allowed); `auto_allocate` pays the
     account's open invoices oldest due first. Whatever is not allocated stays on the payment as an advance."""
@@ -283,17 +283,20 @@ def payment_create(*, by: User | None = None, account, received_on: dt.date, amo
 
 
 @transaction.atomic
-def payment_allocate(*, payment: Payment, allocations: list[tuple[Invoice, Decimal]], by: User | None = None,
+def payment_allocate(*, payment: Payment, allocations: list[tuple[Invoice, Decimal | None]], by: User | None = None,
                      refresh: bool = True) -> Payment:
-    """Allocate (more of) a payment to invoices of the same account. Refuses to allocate more than the
-    payment's unallocated amount or more than an invoice's open balance (over-payment stays an advance)."""
+    """Allocate (more of) a payment to invoices of the same account; an amount of None is as much as
+    the invoice has open and the payment has left. Refuses to allocate more than the payment's
+    unallocated amount or more than an invoice's open balance (over-payment stays an advance)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     left = payment.amount - payment.allocated
     touched = []
     for i, (invoice, amount) in enumerate(allocations, start=1):
-        amount = _money(amount, f"allocations[{i}]")
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         where = f"allocations[{i}]"
+        if amount is None:  # as much as the invoice has open and the payment has left
+            amount = max(ZERO, min(left, invoice.total - invoice.paid_amount))
+        amount = _money(amount, where)
         if invoice.account_id != payment.account_id:
             raise ValidationError({where: _("Invoice %(n)s belongs to another account.") % {"n": invoice.number}})
         if invoice.status == InvoiceStatus.VOID:

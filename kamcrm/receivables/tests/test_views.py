@@ -193,6 +193,17 @@ def test_the_list_filters_sorts_and_reports_bad_filters(client_for, org, book):
     assert client.get(reverse("receivables:invoice_list"), {"sort": "colour"}).status_code == 400
 
 
+def test_the_list_exports_what_it_shows(client_for, org, book):
+    response = client_for(org.rep).get(reverse("exchange:export", args=["invoices", "csv"]),
+                                       {"overdue": "true", "sort": "due"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "E-LATE" in body and "E-NOW" not in body and "W-LATE" not in body
+    assert "600.00" in body  # the balance column
+    outsider = client_for(org.outsider).get(reverse("exchange:export", args=["invoices", "csv"]))
+    assert "E-LATE" not in b"".join(outsider.streaming_content).decode("utf-8-sig")
+
+
 def test_pages_speak_chinese(client, org, book):
     client.force_login(org.rep)
     html = client.get(reverse("receivables:overview"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
