@@ -156,6 +156,13 @@ class AsOfForm(TablerFormMixin, forms.Form):
                       widget=forms.TextInput(attrs={**DATE_ATTRS, "data-testid": "as-of"}),
                       help_text=_("Empty: now. A past date shows the schedule as it was then."))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        value = (self.data.get("as_of") or "").strip() if self.is_bound else ""
+        if len(value) > 10:  # a moment to the microsecond (a change's link): shown as it is, no date picker
+            attrs = self.fields["as_of"].widget.attrs
+            attrs["class"] = " ".join(c for c in attrs.get("class", "").split() if c != "js-date")
+
 
 # ---- the agreement and its lines ----------------------------------------------------------------
 
