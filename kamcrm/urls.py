@@ -13,6 +13,7 @@ urlpatterns = [
     path("products/", include("kamcrm.products.urls")),
     path("agreements/", include("kamcrm.agreements.urls")),
     path("analytics/", include("kamcrm.analytics.urls")),
+    path("targets/", include("kamcrm.targets.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),
