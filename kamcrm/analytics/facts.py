@@ -152,30 +152,48 @@ def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None =
         old = old.filter(month__in=month_list)
     carried = [m for m in MEASURES if m not in measures]
     deltas: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
-    for row in old.values("account_id", "month", "product_line_id", "owner_id", "owner_unit_id", "region_id",
+    before: dict[Key, tuple] = {}  # (account, line, month) → (pk, owner, unit, region, values)
+    for row in old.values("pk", "account_id", "month", "product_line_id", "owner_id", "owner_unit_id", "region_id",
                           *MEASURES):
+        values = {m: _cents(row[m]) for m in MEASURES}
         key = (row["month"], row["product_line_id"], row["owner_id"], row["owner_unit_id"], row["region_id"])
         for m in MEASURES:
-            deltas[key][m] -= row[m]
-        if carried and any(row[m] for m in carried):
-            target = fresh.setdefault((row["account_id"], row["product_line_id"], row["month"]),
-                                      dict.fromkeys(MEASURES, ZERO))
+            deltas[key][m] -= values[m]
+        fact_key = (row["account_id"], row["product_line_id"], row["month"])
+        before[fact_key] = (row["pk"], row["owner_id"], row["owner_unit_id"], row["region_id"], values)
+        if carried and any(values[m] for m in carried):
+            target = fresh.setdefault(fact_key, dict.fromkeys(MEASURES, ZERO))
             for m in carried:
-                target[m] = row[m]
-    rows = []
-    for (account_id, line_id, month), values in fresh.items():
+                target[m] = values[m]
+    # Write only what changed: rows kept with the same dimensions are updated in place (no index to
+    # maintain but the primary key's), new ones inserted, vanished ones deleted.
+    created, updated, kept = [], [], set()
+    for fact_key, values in fresh.items():
         if not any(values.values()):
             continue
+        account_id, line_id, month = fact_key
         owner_id, unit_id, region_id = owner_of(account_id, month)
-        rows.append(RevenueFact(month=month, account_id=account_id, product_line_id=line_id, owner_id=owner_id,
-                                owner_unit_id=unit_id, region_id=region_id, **values))
         key = (month, line_id, owner_id, unit_id, region_id)
         for m in MEASURES:
             deltas[key][m] += values[m]
-    old.delete()
-    RevenueFact.objects.bulk_create(rows, batch_size=2000)
+        old_row = before.get(fact_key)
+        if old_row is not None and old_row[1:4] == (owner_id, unit_id, region_id):
+            kept.add(old_row[0])
+            if old_row[4] != values:
+                updated.append((*(values[m] for m in MEASURES), old_row[0]))
+            continue
+        created.append(RevenueFact(month=month, account_id=account_id, product_line_id=line_id, owner_id=owner_id,
+                                   owner_unit_id=unit_id, region_id=region_id, **values))
+    gone = [row[0] for row in before.values() if row[0] not in kept]
+    if gone:
+        RevenueFact.objects.filter(pk__in=gone).delete()
+    if updated:
+        with connection.cursor() as cursor:
+            cursor.executemany("UPDATE analytics_revenuefact SET expected = %s, billed = %s, collected = %s "
+                               "WHERE id = %s", updated)
+    RevenueFact.objects.bulk_create(created, batch_size=2000)
     _apply(deltas)
-    return len(rows)
+    return len(created) + len(updated)
 
 
 def _apply(deltas: dict[tuple, dict[str, Decimal]]) -> None:
