@@ -145,6 +145,7 @@ def agreement_create(*, by: User | None = None, account, number: str, title: str
                           renews=renews,
                           **{k: v for k, v in data.items() if k in AGREEMENT_FIELDS})
     agreement.full_clean()
+    _check_opportunity(agreement)
     agreement.save()
     built = [_build_line(agreement, row) for row in (lines or [])]
     for line in built:
@@ -161,14 +162,36 @@ def agreement_update(*, agreement: Agreement, data: dict[str, Any], by: User | N
     data = dict(data)
     lines = data.pop("lines", None)
     agreement, _changed = model_update(instance=agreement, fields=AGREEMENT_FIELDS, data=data)
+    _check_opportunity(agreement)
     if lines is not None:
         built = [_build_line(agreement, row) for row in lines]
         for old in agreement.lines.all():
             old.delete()
         for line in built:
             line.save()
+    else:
+        _check_lines_fit(agreement)
     _refresh(agreement, months=set())
     return agreement
+
+
+def _check_opportunity(agreement: Agreement) -> None:
+    if agreement.opportunity_id and agreement.opportunity.account_id != agreement.account_id:
+        raise ValidationError({"opportunity": _("The opportunity belongs to another account.")})
+
+
+def _check_lines_fit(agreement: Agreement) -> None:
+    """New dates for a draft whose lines are kept: every line must still run within them (else signing
+    would schedule revenue outside the agreement)."""
+    lines = list(agreement.lines.all())
+    if any(line.end_date > agreement.end_date for line in lines):
+        field = "end_date"
+    elif any(line.start_date < agreement.start_date for line in lines):
+        field = "start_date"
+    else:
+        return
+    raise ValidationError({field: _("Some lines run outside %(start)s – %(end)s; change their dates as well.")
+                           % {"start": agreement.start_date, "end": agreement.end_date}})
 
 
 def agreement_submit(*, agreement: Agreement, by: User | None = None) -> Agreement:

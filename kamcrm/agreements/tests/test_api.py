@@ -300,3 +300,36 @@ def test_the_schema_describes_the_agreement_endpoints(api_for, org):
             f"{URL}by-external-id/{{source_system}}/{{external_id}}/"} <= set(paths)
     params = {p["name"] for p in paths[URL]["get"]["parameters"]}
     assert {"q", "status", "type", "owner", "owner_unit", "account", "ends_from", "ends_to", "cursor", "sort"} <= params
+
+
+# ---- rules the services gained with this API (bugs found while building it) ------------------------------
+
+def test_a_drafts_dates_cannot_leave_its_lines_outside(org, products, api_for):
+    """Before: PATCH {"end_date"} on a draft kept a line running past the new end, and signing then
+    scheduled revenue after the agreement's end."""
+    draft = make(org, products, number="HT-DATES", account=org.acct, owner=org.rep, sign=False)
+    api = api_for(org.rep)
+    response = api.patch(f"{URL}{draft.pk}/", {"end_date": "2026-06-30"}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["end_date"]
+    draft.refresh_from_db()
+    assert draft.end_date == dt.date(2026, 12, 31)
+    line = draft.lines.get()
+    ok = api.patch(f"{URL}{draft.pk}/", {"end_date": "2026-06-30", "lines": [
+        {"product": line.product_id, "amount": "60000", "end_date": "2026-06-30"}]}, format="json")
+    assert ok.status_code == 200, ok.content
+    assert api.post(f"{URL}{draft.pk}/sign/").status_code == 200
+    assert api.get(f"{URL}{draft.pk}/schedule/").json()["months"][-1] == "2026-06"
+
+
+def test_the_opportunity_must_be_of_the_agreements_account(org, products, api_for):
+    from kamcrm.sales import services as sales_services
+
+    theirs = sales_services.opportunity_create(by=org.outsider, account=org.other, name="物流园 IDC", owner=org.outsider)
+    mine = sales_services.opportunity_create(by=org.rep, account=org.acct, name="园区机柜", owner=org.rep)
+    api = api_for(org.admin)
+    refused = api.post(URL, body(org, products, opportunity=theirs.pk, owner=org.rep.pk), format="json")
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["opportunity"]
+    created = api.post(URL, body(org, products, opportunity=mine.pk, owner=org.rep.pk), format="json")
+    assert created.status_code == 201 and created.json()["opportunity"]["id"] == mine.pk
+    moved = api.patch(f"{URL}{created.json()['id']}/", {"opportunity": theirs.pk}, format="json")
+    assert moved.status_code == 400 and list(moved.json()["errors"]) == ["opportunity"]
