@@ -41,7 +41,8 @@ from kamcrm.sales.models import (
     Stage,
 )
 
-__all__ = ["funnel_health_check", "period_key", "period_bounds"]
+__all__ = ["can_maintain_rules", "funnel_health_check", "funnel_rule_check", "funnel_rule_save", "period_bounds",
+           "period_key"]
 
 MAX_IDS = 500
 
@@ -264,10 +265,11 @@ def _check_rule(data: dict) -> dict:
 
 @transaction.atomic
 def funnel_rule_save(*, rule: FunnelRule | None = None, data: dict, by=None) -> FunnelRule:  # noqa: ANN001
-    """Create or change a rule; its parameters are checked against what its check uses."""
+    """Create or change a rule; its parameters are checked against what its check uses. A change that
+    leaves out the check or its parameters (an API PATCH) keeps the rule's own."""
     from kamcrm.core.services import model_update
 
-    data = _check_rule({**({f: getattr(rule, f) for f in ("kind",)} if rule else {}), **data})
+    data = _check_rule({**({f: getattr(rule, f) for f in ("kind", "params")} if rule else {}), **data})
     if rule is None:
         rule = FunnelRule(**data)
         rule.full_clean()
@@ -275,3 +277,12 @@ def funnel_rule_save(*, rule: FunnelRule | None = None, data: dict, by=None) -> 
         return rule
     rule, _changed = model_update(instance=rule, fields=RULE_FIELDS, data=data)
     return rule
+
+
+def funnel_rule_check(*, rule: FunnelRule, by, today: dt.date | None = None) -> list[FunnelAlert]:  # noqa: ANN001
+    """"Check now": run one rule as the daily run would (as a job, on behalf of `by`); it still fires at
+    most once per period, so a second check in the same period raises nothing."""
+    from kamcrm.core.context import Channel, change_context
+
+    with change_context(channel=Channel.JOB, actor=by, job_id="funnel-health"):
+        return funnel_health_check(today=today, rules=FunnelRule.objects.filter(pk=rule.pk))

@@ -10,12 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kamcrm.core.context import Channel, change_context
 from kamcrm.core.forms import add_service_errors
 from kamcrm.core.pagination import keyset_page
 from kamcrm.customers.selectors import account_get
 from kamcrm.org.selectors import EDIT, VIEW, can, visible
-from kamcrm.sales.health import can_maintain_rules, funnel_health_check, funnel_rule_save
+from kamcrm.sales.health import can_maintain_rules, funnel_rule_check, funnel_rule_save
 from kamcrm.sales.manage_forms import ReassignForm
 from kamcrm.sales.models import FunnelRule, Opportunity
 from kamcrm.sales.reassign import account_reassign_for
@@ -115,8 +114,7 @@ def rule_run(request: HttpRequest, pk: int) -> HttpResponse:
     """Check one rule now (as the daily run would); it still fires at most once per period."""
     _require_rules(request.user)
     rule = get_object_or_404(FunnelRule, pk=pk)
-    with change_context(channel=Channel.JOB, actor=request.user, job_id="funnel-health"):
-        raised = funnel_health_check(rules=FunnelRule.objects.filter(pk=rule.pk))
+    raised = funnel_rule_check(rule=rule, by=request.user)
     if raised:
         messages.success(request, _("The rule fired: %(metric)s.") % {"metric": raised[0].metric})
     else:

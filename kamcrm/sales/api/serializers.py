@@ -1,5 +1,5 @@
-"""Serializers of stages, opportunities (with their lines, contacts and collaborators), stage history
-and the funnel. Bodies name related records by id or, for records fed from another system, by a
+"""Serializers of stages, opportunities (with their lines, contacts and collaborators), stage history,
+the funnel and the funnel health rules. Bodies name related records by id or, for records fed from another system, by a
 natural key (`account_external_id` in the same source system, `owner_username`, `product_code`).
 Serializers only parse; the sales services validate the rest and write."""
 from __future__ import annotations
@@ -19,13 +19,13 @@ from kamcrm.customers.models import Account, Contact
 from kamcrm.org.api.serializers import BriefOrgUnitSerializer, BriefUserSerializer
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import visible
-from kamcrm.products.api.serializers import BriefProductSerializer
+from kamcrm.products.api.serializers import BriefProductLineSerializer, BriefProductSerializer
 from kamcrm.products.models import Product, ProductLine
-from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
+from kamcrm.sales.models import FunnelRule, Opportunity, OpportunityLine, OpportunityStageChange, Stage
 
-__all__ = ["BriefOpportunitySerializer", "BriefStageSerializer", "FunnelQuerySerializer", "FunnelSerializer",
-           "OpportunityLineSerializer", "OpportunityMoveSerializer", "OpportunitySerializer",
-           "StageChangeSerializer", "StageSerializer"]
+__all__ = ["BriefFunnelRuleSerializer", "BriefOpportunitySerializer", "BriefStageSerializer",
+           "FunnelQuerySerializer", "FunnelRuleSerializer", "FunnelSerializer", "OpportunityLineSerializer",
+           "OpportunityMoveSerializer", "OpportunitySerializer", "StageChangeSerializer", "StageSerializer"]
 
 
 class BriefStageSerializer(serializers.ModelSerializer):
@@ -218,3 +218,36 @@ class FunnelSerializer(serializers.Serializer):
     as_of = serializers.DateField(allow_null=True)
     rows = FunnelRowSerializer(many=True)
     totals = FunnelTotalsSerializer()
+
+
+class BriefFunnelRuleSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:funnelrule-detail")
+    display = DisplayField()
+
+    class Meta:
+        model = FunnelRule
+        fields = ["id", "url", "display", "name", "kind", "is_active"]
+
+
+class FunnelRuleSerializer(serializers.ModelSerializer):
+    """A funnel health rule. Only the shape is checked here; funnel_rule_save checks the parameters
+    against the check (as for the form)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:funnelrule-detail")
+    display = DisplayField()
+    unit = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False, allow_null=True,
+                             help_text=_("The unit whose pipeline (its subtree) is checked; null: the whole company."))
+    product_line = BriefRelatedField(BriefProductLineSerializer, queryset=ProductLine.objects.all(), required=False,
+                                     allow_null=True, help_text=_("Only opportunities with a line of it; null: all."))
+    task_owner = BriefRelatedField(BriefUserSerializer, queryset=User.objects.filter(is_active=True),
+                                   help_text=_("The active user who gets the follow-up task."))
+    params = serializers.DictField(
+        required=False,
+        help_text=_("The check's parameters: thin_top {k, top_stages}; low_conversion {stage, periods}; "
+                    "stale_deals {percentile}; no_activity {days}. Left out on a change: kept."))
+
+    class Meta:
+        model = FunnelRule
+        fields = ["id", "url", "display", "name", "kind", "unit", "product_line", "params", "period", "task_owner",
+                  "is_active", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]

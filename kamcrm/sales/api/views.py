@@ -5,6 +5,9 @@ Access: an opportunity is seen through its account (`org.selectors.visible`, ACC
 see but not edit answers 403. Creating one needs edit access to its account. The stage changes only
 through `POST /opportunities/{id}/move/`, which checks the stage's exit criteria and the target's
 required fields and answers 400 naming the field.
+
+Funnel health rules are business settings, read and maintained (as on their pages) by administrators
+and business management only (`sales.health.can_maintain_rules`); anyone else gets 403.
 """
 from __future__ import annotations
 
@@ -14,12 +17,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
+from kamcrm.activities.api.serializers import FunnelAlertSerializer
 from kamcrm.core.api.views import ApiViewSetMixin
 from kamcrm.customers.api.views import (
     EXTERNAL_ID_PARAMS,
@@ -30,9 +37,11 @@ from kamcrm.customers.api.views import (
 )
 from kamcrm.sales import selectors, services
 from kamcrm.sales.api.serializers import (
+    BriefFunnelRuleSerializer,
     BriefOpportunitySerializer,
     BriefStageSerializer,
     FunnelQuerySerializer,
+    FunnelRuleSerializer,
     FunnelSerializer,
     OpportunityMoveSerializer,
     OpportunitySerializer,
@@ -41,9 +50,10 @@ from kamcrm.sales.api.serializers import (
 )
 from kamcrm.sales.choices import StageKind
 from kamcrm.sales.filtersets import OpportunityFilterSet
-from kamcrm.sales.models import Opportunity, OpportunityLine, Stage
+from kamcrm.sales.health import can_maintain_rules, funnel_rule_check, funnel_rule_save
+from kamcrm.sales.models import FunnelRule, Opportunity, OpportunityLine, Stage
 
-__all__ = ["FunnelViewSet", "OpportunityViewSet", "StageViewSet"]
+__all__ = ["FunnelRuleViewSet", "FunnelViewSet", "OpportunityViewSet", "StageViewSet"]
 
 
 class StageViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -213,3 +223,68 @@ class FunnelViewSet(viewsets.GenericViewSet):
         data = {"as_of": result.as_of, "rows": rows, "totals": {str(k): v for k, v in totals.items()}}
         return Response(FunnelSerializer(data, context={"request": request}).data)
 
+
+
+class MaintainsFunnelRules(BasePermission):
+    """The funnel rules' pages' rule: administrators and business management (reads too)."""
+
+    message = gettext_lazy("Only administrators and business management maintain the funnel rules.")
+
+    def has_permission(self, request, view):
+        return can_maintain_rules(request.user)
+
+
+RULES_REFUSED = OpenApiResponse(description="Not an administrator or business management.")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: FunnelRuleSerializer(many=True), 403: RULES_REFUSED},
+                       description="The rules, in the order they were made (keyset pages)."),
+    retrieve=extend_schema(responses={200: FunnelRuleSerializer, 403: RULES_REFUSED,
+                                      404: OpenApiResponse(description="Not found.")}),
+)
+class FunnelRuleViewSet(ApiViewSetMixin, viewsets.ModelViewSet):
+    """Funnel health rules (漏斗健康规则): checks on a unit's pipeline that raise an alert, at most once
+    per period, and give a follow-up task to `task_owner`. Read and maintained by administrators and
+    business management only; others get 403. Nothing is deleted: as on the rule's page, switch it off
+    with `PATCH {"is_active": false}`."""
+
+    serializer_class = FunnelRuleSerializer
+    brief_serializer_class = BriefFunnelRuleSerializer
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, MaintainsFunnelRules]
+    keyset_order = ["id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return FunnelRule.objects.select_related("unit", "product_line", "task_owner")
+
+    @extend_schema(responses={201: FunnelRuleSerializer,
+                              400: OpenApiResponse(description="A bad field or parameter; `errors` names it."),
+                              403: RULES_REFUSED},
+                   description="Create a rule. The parameters are checked against the check (`kind`): a parameter "
+                               "it does not use, or a value out of range, is a 400 on `params`.")
+    def create(self, request, *args, **kwargs):
+        rule = funnel_rule_save(data=self.parse(), by=request.user)
+        return self.render(self.get_queryset().get(pk=rule.pk), status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: FunnelRuleSerializer,
+                              400: OpenApiResponse(description="A bad field or parameter; `errors` names it."),
+                              403: RULES_REFUSED},
+                   description="Change a rule; fields left out keep their values (`params` too, checked against "
+                               "the new `kind` when that changes). `is_active: false` switches it off.")
+    def partial_update(self, request, *args, **kwargs):
+        rule = self.get_object()
+        data = self.parse(instance=rule, partial=True)
+        rule = funnel_rule_save(rule=rule, data=data, by=request.user)
+        return self.render(self.get_queryset().get(pk=rule.pk))
+
+    @extend_schema(request=None,
+                   responses={200: FunnelAlertSerializer(many=True),
+                              403: RULES_REFUSED, 404: OpenApiResponse(description="Not found.")},
+                   description="Check the rule now, as the daily run does, and return the alerts it raised: one "
+                               "when it fires, none when it does not or already fired in this period (a rule fires "
+                               "at most once per period). The alert's task goes to `task_owner`.")
+    @action(detail=True, methods=["post"], url_path="check-now", filter_backends=[], pagination_class=None)
+    def check_now(self, request, pk=None):
+        raised = funnel_rule_check(rule=self.get_object(), by=request.user)
+        return Response(FunnelAlertSerializer(raised, many=True, context=self.get_serializer_context()).data)

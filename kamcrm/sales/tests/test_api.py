@@ -357,7 +357,8 @@ def test_the_schema_describes_the_new_endpoints_and_their_parameters(api_for, or
             "/api/v1/opportunities/{id}/history/", "/api/v1/funnel/", "/api/v1/stages/", "/api/v1/products/",
             "/api/v1/product-lines/", "/api/v1/product-plans/",
             "/api/v1/opportunities/by-external-id/{source_system}/{external_id}/",
-            "/api/v1/products/by-external-id/{source_system}/{external_id}/"} <= set(paths)
+            "/api/v1/products/by-external-id/{source_system}/{external_id}/", "/api/v1/funnel-rules/",
+            "/api/v1/funnel-rules/{id}/", "/api/v1/funnel-rules/{id}/check-now/"} <= set(paths)
     params = {p["name"] for p in paths["/api/v1/opportunities/"]["get"]["parameters"]}
     assert {"q", "stage", "kind", "owner", "owner_unit", "account", "product_line", "source", "close_from",
             "close_to", "cursor", "page_size", "sort", "brief"} <= params
@@ -365,3 +366,204 @@ def test_the_schema_describes_the_new_endpoints_and_their_parameters(api_for, or
     assert funnel == {"unit", "owner", "product_line", "close_from", "close_to", "as_of"}
     assert "post" in paths["/api/v1/opportunities/{id}/move/"]
     assert "post" not in paths["/api/v1/stages/"]
+    assert set(paths["/api/v1/funnel-rules/{id}/"]) == {"get", "patch"}
+    assert "post" in paths["/api/v1/funnel-rules/{id}/check-now/"]
+
+
+# ---- funnel health rules ------------------------------------------------------------------------
+
+RULES = "/api/v1/funnel-rules/"
+RULES_REFUSED = "Only administrators and business management maintain the funnel rules."
+
+
+def _rule_body(org, **extra):
+    return {"name": "华东无跟进", "kind": "no_activity", "unit": org.east.pk, "period": "month",
+            "task_owner": org.marketing.pk, "params": {"days": 30}, **extra}
+
+
+def _rule(org, **extra):
+    from kamcrm.sales.health import funnel_rule_save
+
+    data = {"name": "华东无跟进", "kind": "no_activity", "unit": org.east, "period": "month",
+            "task_owner": org.marketing, "params": {"days": 30}, **extra}
+    return funnel_rule_save(data=data, by=org.admin)
+
+
+def _quiet_deal(org):
+    """An open deal in East with no stage change or interaction for 60 days: no_activity fires on it."""
+    return services.opportunity_create(account=org.acct, name="园区专网", owner=org.rep, amount=Decimal("80000"),
+                                       stage=stage("created"), entered_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=60))
+
+
+@pytest.mark.parametrize("name", ["rep", "peer", "manager", "dept_head", "exec", "marketing", "outsider", "partner"])
+def test_only_administrators_and_business_management_read_or_maintain_funnel_rules(org, api_for, client_for, name):
+    from django.urls import reverse
+
+    from kamcrm.sales.models import FunnelAlert, FunnelRule
+
+    # given: a rule, and a deal it would fire on
+    rule = _rule(org)
+    _quiet_deal(org)
+    api = api_for(persona(org, name))
+    # when / then: every read and every write is refused with the API's error format, as the pages refuse them
+    for response in (api.get(RULES), api.get(f"{RULES}{rule.pk}/"), api.get(f"{RULES}?brief=true"),
+                     api.post(RULES, _rule_body(org, name="新规则"), format="json"),
+                     api.patch(f"{RULES}{rule.pk}/", {"is_active": False}, format="json"),
+                     api.post(f"{RULES}{rule.pk}/check-now/")):
+        assert response.status_code == 403, response.content
+        assert response.json() == {"detail": RULES_REFUSED}
+    assert client_for(persona(org, name)).get(reverse("sales_manage:rule_list")).status_code == 403
+    assert list(FunnelRule.objects.values_list("name", "is_active")) == [("华东无跟进", True)]
+    assert not FunnelAlert.objects.exists()
+
+
+def test_an_anonymous_caller_is_asked_to_authenticate(org):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get(RULES).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["admin", "bizmgmt"])
+def test_maintainers_create_read_change_and_deactivate_rules_through_the_service_and_audit(org, api_for, name):
+    from django.contrib.contenttypes.models import ContentType
+
+    from kamcrm.audit.models import ObjectChange
+    from kamcrm.sales.models import FunnelRule
+
+    api = api_for(persona(org, name))
+    # create
+    response = api.post(RULES, _rule_body(org), format="json")
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert (data["name"], data["kind"], data["period"], data["params"], data["is_active"]) == (
+        "华东无跟进", "no_activity", "month", {"days": 30}, True)
+    assert (data["unit"]["id"], data["task_owner"]["username"], data["product_line"]) == (org.east.pk, "marketing",
+                                                                                         None)
+    pk = data["id"]
+    # read: the list (keyset page), the brief list and the detail
+    listed = api.get(RULES).json()
+    assert [row["id"] for row in listed["results"]] == [pk] and listed["next"] is None
+    assert api.get(f"{RULES}?brief=true").json()["results"][0] == {
+        "id": pk, "url": f"http://testserver{RULES}{pk}/", "display": "华东无跟进", "name": "华东无跟进",
+        "kind": "no_activity", "is_active": True}
+    assert api.get(f"{RULES}{pk}/").json() == data
+    # change: fields left out keep their values, the parameters included
+    response = api.patch(f"{RULES}{pk}/", {"name": "华东三十天无跟进", "unit": None}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["unit"], response.json()["params"]) == (
+        "华东三十天无跟进", None, {"days": 30})
+    response = api.patch(f"{RULES}{pk}/", {"kind": "stale_deals", "params": {"percentile": 80}}, format="json")
+    assert response.status_code == 200 and response.json()["params"] == {"percentile": 80}
+    # deactivate, as the page does; nothing is deleted and PUT is not offered
+    response = api.patch(f"{RULES}{pk}/", {"is_active": False}, format="json")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert api.delete(f"{RULES}{pk}/").status_code == 405
+    assert api.put(f"{RULES}{pk}/", _rule_body(org), format="json").status_code == 405
+    rule = FunnelRule.objects.get(pk=pk)
+    assert (rule.name, rule.kind, rule.unit, rule.params, rule.is_active) == (
+        "华东三十天无跟进", "stale_deals", None, {"percentile": 80}, False)
+    # every write is in the audit, by the caller, over the API
+    changes = ObjectChange.objects.filter(content_type=ContentType.objects.get_for_model(FunnelRule), object_id=pk)
+    assert [(c.action, c.actor_id, c.channel) for c in changes.order_by("id")] == [
+        ("create", persona(org, name).pk, "api")] + [("update", persona(org, name).pk, "api")] * 3
+
+
+def test_rule_validation_errors_name_the_field_with_the_services_messages(org, api_for):
+    from kamcrm.org import services as org_services
+    from kamcrm.sales.models import FunnelRule
+
+    api = api_for(org.bizmgmt)
+
+    def errors(body, method="post", url=RULES):
+        response = getattr(api, method)(url, body, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["detail"] == "Invalid input."
+        return response.json()["errors"]
+
+    assert set(errors({"kind": "no_activity"})) == {"name", "task_owner"}
+    assert list(errors(_rule_body(org, kind="gut_feeling"))) == ["kind"]
+    assert list(errors(_rule_body(org, period="decade"))) == ["period"]
+    assert list(errors(_rule_body(org, unit=999999))) == ["unit"]
+    # the parameters, checked by funnel_rule_save (the form's messages, on `params`)
+    assert errors(_rule_body(org, kind="thin_top")) == {"params": ["This check does not use days."]}
+    assert errors(_rule_body(org, params={"days": 0})) == {"params": ["days must be a number above zero."]}
+    assert errors(_rule_body(org, params={"days": "30"})) == {"params": ["days must be a number above zero."]}
+    assert errors(_rule_body(org, kind="stale_deals", params={"percentile": 120})) == {
+        "params": ["The percentile is at most 99."]}
+    assert errors(_rule_body(org, kind="low_conversion", params={"stage": "won"})) == {
+        "params": ["“won” is not an open stage."]}
+    assert list(errors(_rule_body(org, params=[30]))) == ["params"]
+    org_services.user_update(user=org.service, data={"is_active": False})
+    assert list(errors(_rule_body(org, task_owner=org.service.pk))) == ["task_owner"]
+    assert not FunnelRule.objects.exists()
+    # a change of check must bring parameters it uses; the rule stays as it was
+    rule = _rule(org)
+    assert errors({"kind": "thin_top"}, "patch", f"{RULES}{rule.pk}/") == {"params": ["This check does not use days."]}
+    rule.refresh_from_db()
+    assert (rule.kind, rule.params) == ("no_activity", {"days": 30})
+
+
+def test_check_now_returns_the_alert_and_fires_once_per_period(org, api_for):
+    from kamcrm.activities.models import Task
+    from kamcrm.sales.models import FunnelAlert
+
+    deal = _quiet_deal(org)
+    rule = _rule(org)
+    api = api_for(org.bizmgmt)
+    # when: checked now
+    response = api.post(f"{RULES}{rule.pk}/check-now/")
+    # then: the alert it raised, with the task for the rule's task owner
+    assert response.status_code == 200, response.content
+    [alert] = response.json()
+    task = Task.objects.get()
+    assert (alert["rule"], alert["kind"], alert["unit"], alert["opportunity_ids"], alert["task"]) == (
+        "华东无跟进", "no_activity", org.east.pk, [deal.pk], task.pk)
+    assert task.assignee == org.marketing
+    # again in the same period: nothing new
+    response = api.post(f"{RULES}{rule.pk}/check-now/")
+    assert response.status_code == 200 and response.json() == []
+    assert FunnelAlert.objects.count() == 1 and Task.objects.count() == 1
+    # a rule that does not fire raises nothing; an unknown rule is a 404
+    calm = _rule(org, name="西部无跟进", unit=org.west)
+    assert api.post(f"{RULES}{calm.pk}/check-now/").json() == []
+    assert api.post(f"{RULES}999999/check-now/").status_code == 404
+
+
+def test_an_integration_token_reads_rules_with_read_and_checks_them_with_write(org):
+    from rest_framework.test import APIClient
+
+    from kamcrm.integrations import services as integration_services
+
+    rule = _rule(org)
+    integration = integration_services.integration_create(name="BI", code="bi")
+    _token, read_key = integration_services.api_token_create(integration=integration, name="r", scopes=["read"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {read_key}")
+    assert api.get(RULES).status_code == 200
+    assert api.post(f"{RULES}{rule.pk}/check-now/").status_code == 403
+    assert api.patch(f"{RULES}{rule.pk}/", {"name": "x"}, format="json").status_code == 403
+    _token, write_key = integration_services.api_token_create(integration=integration, name="w",
+                                                              scopes=["read", "write"])
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {write_key}")
+    assert api.post(f"{RULES}{rule.pk}/check-now/").status_code == 200
+
+
+def test_the_rule_list_does_not_grow_with_the_rules(org, api_for):
+    from kamcrm.products import services as product_services
+
+    api = api_for(org.admin)
+    first = _rule(org)
+    urls = [RULES, f"{RULES}?brief=true", f"{RULES}{first.pk}/"]
+    small = {url: _queries(api, url) for url in urls}
+    line = product_services.product_line_create(code="IDC", name="数据中心")
+    owners, units = [org.marketing, org.manager, org.dept_head], [org.east, org.west, org.team_e1, None]
+    for i in range(20):
+        _rule(org, name=f"规则{i:02d}", unit=units[i % 4], task_owner=owners[i % 3],
+              product_line=line if i % 2 else None)
+    large = {url: _queries(api, url) for url in urls}
+    assert large == small
+    assert small[RULES] <= 6
+    assert len(api.get(RULES).json()["results"]) == 21
+    page = api.get(RULES, {"page_size": 10}).json()
+    assert len(page["results"]) == 10 and page["next"]
+    assert len(api.get(page["next"]).json()["results"]) == 10

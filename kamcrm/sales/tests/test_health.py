@@ -113,3 +113,21 @@ def test_rules_only_see_their_units_pipeline(org):
 
 def test_period_keys():
     assert period_key("month", TODAY) == "2026-11" and period_key("week", TODAY) == "2026-W47"
+
+
+def test_saving_a_rule_keeps_what_is_left_out_and_checks_parameters_against_the_check(org):
+    from django.core.exceptions import ValidationError
+
+    from kamcrm.sales.health import funnel_rule_save
+
+    r = funnel_rule_save(data={"name": "无跟进", "kind": "no_activity", "unit": org.east, "task_owner": org.marketing,
+                               "params": {"days": 30}})
+    funnel_rule_save(rule=r, data={"name": "三十天无跟进"})
+    r.refresh_from_db()
+    assert (r.name, r.kind, r.params) == ("三十天无跟进", "no_activity", {"days": 30})
+    with pytest.raises(ValidationError) as caught:
+        funnel_rule_save(rule=r, data={"kind": "thin_top"})  # the kept parameters do not fit the new check
+    assert caught.value.message_dict == {"params": ["This check does not use days."]}
+    funnel_rule_save(rule=r, data={"kind": "thin_top", "params": {"k": 2}})
+    r.refresh_from_db()
+    assert (r.kind, r.params) == ("thin_top", {"k": 2})
