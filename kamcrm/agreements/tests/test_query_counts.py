@@ -160,3 +160,23 @@ def test_the_api_does_not_grow_with_the_page(org, api_for, products, who):
     assert large == small
     assert max(large.values()) <= MAX_API_LIST
     assert len(api.get("/api/v1/agreements/").json()["results"]) == 23
+
+
+@pytest.mark.parametrize("params", [{}, {"agreement": "first"}])
+def test_the_order_list_and_page_do_not_grow_with_the_orders(client_for, org, products, params):
+    account = _account(org, "订单客户")
+    first = populate(org, account, 2, "o", products)[1]
+    grow(org, first, products, 2)
+    client = client_for(org.rep)
+    query = {"agreement": first.pk} if params else {}
+    order = first.orders.order_by("id").first()
+    queries(client, reverse("agreements:order_list"), query)
+    n_few = queries(client, reverse("agreements:order_list"), query)
+    n_page = queries(client, reverse("agreements:order", args=[order.pk]))
+    for i in range(25):
+        services.order_create(by=org.rep, account=account, agreement=first, number=f"DD-more-{i}",
+                              ordered_on=dt.date(2026, 3, 1), owner=org.rep,
+                              lines=[{"product": products[i % 3], "quantity": 1, "unit_price": 10} for _ in range(3)])
+    assert queries(client, reverse("agreements:order_list"), query) == n_few <= MAX_LIST
+    big = first.orders.order_by("-id").first()
+    assert queries(client, reverse("agreements:order", args=[big.pk])) == n_page
