@@ -243,13 +243,16 @@ def weighted_pipeline(*, metric: Metric, subject: Subject, start: dt.date, end: 
 
     qs = Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"), stage__kind=StageKind.OPEN,
                                     expected_close_date__gte=start, expected_close_date__lte=end)
-    money = DecimalField(max_digits=24, decimal_places=4)
+    # Σ amount × probability in SQL, ÷ 100 in Decimal: on SQLite a whole amount is stored as an integer,
+    # and integer ÷ 100 would truncate.
+    money = DecimalField(max_digits=24, decimal_places=2)
     if product_line_id is not None:
-        weighted = ExpressionWrapper(F("amount") * F("opportunity__probability") / 100, output_field=money)
-        return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"), product__line_id=product_line_id)
-                      .aggregate(v=Sum(weighted))["v"])
-    weighted = ExpressionWrapper(F("amount") * F("probability") / 100, output_field=money)
-    return _cents(qs.aggregate(v=Sum(weighted))["v"])
+        weighted = ExpressionWrapper(F("amount") * F("opportunity__probability"), output_field=money)
+        total = (OpportunityLine.objects.filter(opportunity__in=qs.values("pk"), product__line_id=product_line_id)
+                 .aggregate(v=Sum(weighted))["v"])
+    else:
+        total = qs.aggregate(v=Sum(ExpressionWrapper(F("amount") * F("probability"), output_field=money)))["v"]
+    return _cents(Decimal(str(total or 0)) / 100)
 
 
 def target_of(*, plan: TargetPlan | None, metric: Metric, subject: Subject, months: list[int],

@@ -351,7 +351,6 @@ def target_set(*, plan: TargetPlan, metric: Metric, node: Node, amounts: Amounts
     takes the difference, and over-allocating is refused). A node that was split and now differs from
     its children is flagged out of balance. Returns the plan written (a new version after approval)."""
     unit = node.unit if isinstance(node, User) else node
-    _check_plan(by, unit)
     key = node_key(node, product_line_id)
     existing = {line.month: line for line in TargetLine.objects.filter(plan=plan, metric=metric, node=key,
                                                                        is_unallocated=False)}
@@ -359,14 +358,15 @@ def target_set(*, plan: TargetPlan, metric: Metric, node: Node, amounts: Amounts
     if parent_id is not None:
         parent_node = _node_of(TargetLine.objects.get(pk=parent_id))
         return target_decompose(plan=plan, metric=metric, parent=parent_node, children={node: amounts},
-                                product_line_id=product_line_id, by=by, _checked=True)
+                                product_line_id=product_line_id, by=by)
     if not existing:
         org_parent = node.unit if isinstance(node, User) else (
             OrgUnit.objects.get(pk=node.parent_id) if node.parent_id else None)
         if org_parent is not None and TargetLine.objects.filter(
                 plan=plan, metric=metric, node=node_key(org_parent, product_line_id), is_unallocated=False).exists():
             return target_decompose(plan=plan, metric=metric, parent=org_parent, children={node: amounts},
-                                    product_line_id=product_line_id, by=by, _checked=True)
+                                    product_line_id=product_line_id, by=by)
+    _check_plan(by, unit)  # a top node: its own planner; a node below is its parent's planner's to change
     plan = _editable(plan, by)
     values = _months(amounts, metric)
     if not isinstance(amounts, Mapping):
@@ -404,7 +404,7 @@ def _children_sums(parent_ids: list[int]) -> dict[int, Decimal]:
 
 @transaction.atomic
 def target_decompose(*, plan: TargetPlan, metric: Metric, parent: Node, children: Mapping[Node, Amounts],
-                     product_line_id: int | None = None, by: User | None = None, _checked: bool = False) -> TargetPlan:
+                     product_line_id: int | None = None, by: User | None = None) -> TargetPlan:
     """Split `parent`'s targets onto its children (units directly below it, or the people of the unit):
     each child gets the months given (a list of twelve, or some months), children not named keep what
     they have, and the parent's unallocated line becomes parent − sum(children) in every month — which
@@ -412,8 +412,7 @@ def target_decompose(*, plan: TargetPlan, metric: Metric, parent: Node, children
     no longer adds up is flagged out of balance. Returns the plan written (a new version after approval)."""
     if isinstance(parent, User):
         raise ValidationError({"children": _("A person's target is not split further.")})
-    if not _checked:
-        _check_plan(by, parent)
+    _check_plan(by, parent)
     for child in children:
         _check_child(parent, child)
     plan = _editable(plan, by)

@@ -188,6 +188,8 @@ def test_approval_per_level_locks_and_a_later_edit_makes_an_audited_version(org,
                                         shares={org.rep: 1, org.peer: 1}, by=org.manager)
     with pytest.raises(ValidationError):  # a rep plans nothing
         services.target_set(plan=plan, metric=metric, node=org.rep, amounts={1: D("1")}, by=org.rep)
+    with pytest.raises(ValidationError):  # a head splits their unit's target, but does not set it
+        services.target_set(plan=plan, metric=metric, node=org.sales_east, amounts={1: D("900")}, by=org.dept_head)
     with pytest.raises(ValidationError):  # nor does a manager outside their subtree
         services.target_decompose(plan=plan, metric=metric, parent=org.hq, children={org.west: [D("1")] * 12},
                                   by=org.manager)

@@ -21,6 +21,7 @@ from kamcrm.customers.models import Account
 from kamcrm.org.demo import DEFAULT_SEED, build_org, demo_logins
 from kamcrm.products.demo import build_products
 from kamcrm.sales.demo import build_sales
+from kamcrm.targets.demo import build_targets
 
 URL = "http://127.0.0.1:8000"
 
@@ -61,6 +62,7 @@ class Command(BaseCommand):
                 build_sales(seed=seed, progress=self.stdout.write)
                 build_activities(seed=seed, progress=self.stdout.write)
                 build_agreements(seed=seed, progress=self.stdout.write)
+                build_targets(seed=seed, progress=self.stdout.write)
             # The import mappings shipped with kamcrm (their constants name the demo's root unit and admin).
             call_command("import_mapping", "builtin", verbosity=0)
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
