@@ -258,9 +258,18 @@ def _check_rule(data: dict) -> dict:
     for key, value in params.items():
         if allowed[key] is not str and (not isinstance(value, int | float) or value <= 0):
             raise ValidationError({"params": _("%(p)s must be a number above zero.") % {"p": key}})
-    if kind == RuleKind.STALE_DEALS and params.get("percentile", 75) > 99:
-        raise ValidationError({"params": _("The percentile is at most 99.")})
+        low, high = PARAM_LIMITS.get(key, (None, None))
+        if low is not None and value < low:
+            raise ValidationError({"params": _("%(p)s must be at least %(n)s.") % {"p": key, "n": low}})
+        if high is not None and value > high:
+            raise ValidationError({"params": _("%(p)s must be at most %(n)s.") % {"p": key, "n": high}})
     return {**data, "params": params}
+
+
+# What a check needs to mean something (a median of fewer than 3 periods, a percentile below the
+# median): the one place for these limits, shared by the rule form and the API.
+PARAM_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "k": (0.1, None), "top_stages": (1, None), "periods": (3, None), "percentile": (50, 99), "days": (1, None)}
 
 
 @transaction.atomic

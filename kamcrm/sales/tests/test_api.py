@@ -489,7 +489,11 @@ def test_rule_validation_errors_name_the_field_with_the_services_messages(org, a
     assert errors(_rule_body(org, params={"days": 0})) == {"params": ["days must be a number above zero."]}
     assert errors(_rule_body(org, params={"days": "30"})) == {"params": ["days must be a number above zero."]}
     assert errors(_rule_body(org, kind="stale_deals", params={"percentile": 120})) == {
-        "params": ["The percentile is at most 99."]}
+        "params": ["percentile must be at most 99."]}
+    # the limits the form has are the service's: the API cannot save a rule that would never fire
+    assert errors(_rule_body(org, kind="low_conversion", params={"periods": 1})) == {
+        "params": ["periods must be at least 3."]}
+    assert errors(_rule_body(org, kind="thin_top", params={"k": 0.05})) == {"params": ["k must be at least 0.1."]}
     assert errors(_rule_body(org, kind="low_conversion", params={"stage": "won"})) == {
         "params": ["“won” is not an open stage."]}
     assert list(errors(_rule_body(org, params=[30]))) == ["params"]
