@@ -193,9 +193,11 @@ class InvoiceImport(_ReachMixin, ImportEntity):
         self._check_reach([r for r in rows if r.ok], ctx,
                           lambda r: r.existing.account_id if r.existing is not None else r.values.get("account"))
 
-    def _changes(self, row: ImportRow) -> dict[str, Any]:
+    def _changes(self, row: ImportRow, source_system: str = "") -> dict[str, Any]:
         v, invoice = row.values, row.existing
         changes = {k: v[k] for k in INVOICE_PLAIN if k in v and getattr(invoice, k) != v[k]}
+        if v.get("external_id") and not invoice.external_id:  # adopted by its number: it takes the id
+            changes["source_system"], changes["external_id"] = source_system, v["external_id"]
         for name in ("product_line", "agreement"):
             if isinstance(v.get(name), int) and v[name] != getattr(invoice, f"{name}_id"):
                 changes[name] = v[name]
@@ -238,7 +240,7 @@ class InvoiceImport(_ReachMixin, ImportEntity):
         for row in rows:
             if row.status == "created":
                 continue
-            changes = self._changes(row)
+            changes = self._changes(row, ctx.source_system)
             if not changes:
                 row.status = "unchanged"
                 continue

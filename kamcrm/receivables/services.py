@@ -177,13 +177,21 @@ def invoice_create_many(*, items: list[dict[str, Any]], by: User | None = None, 
 @transaction.atomic
 def invoice_update(*, invoice: Invoice, data: dict[str, Any], by: User | None = None, refresh: bool = True
                    ) -> Invoice:
-    """Change an invoice's number, dates, amounts, currency, dispute flag, product line or agreement.
-    The total is kept at amount + tax and may not drop below what is already paid; a void invoice
-    stays as it is. Returns the invoice as stored (unchanged when nothing differs)."""
+    """Change an invoice's number, dates, amounts, currency, dispute flag, product line or agreement,
+    and give one that has none an external id (`source_system`, `external_id`: an import adopting an
+    invoice by its number). The total is kept at amount + tax and may not drop below what is already
+    paid; a void invoice stays as it is. Returns the invoice as stored (unchanged when nothing differs)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == InvoiceStatus.VOID:
         raise ValidationError({"status": _("A void invoice cannot be changed.")})
+    claim = (data.get("source_system") or "", data.get("external_id") or "")
     data = {k: v for k, v in data.items() if k in INVOICE_UPDATE_FIELDS}
+    if claim[1] and claim != (invoice.source_system, invoice.external_id):
+        if invoice.external_id:
+            raise ValidationError({"external_id": _("This invoice already has another external id.")})
+        if Invoice.objects.filter(source_system=claim[0], external_id=claim[1]).exists():
+            raise ValidationError({"external_id": _("An invoice with this external id already exists.")})
+        data["source_system"], data["external_id"] = claim
     for name in ("amount", "tax"):
         if name in data:
             data[name] = _money(data[name], name)
