@@ -370,3 +370,89 @@ def target_suggest(*, user: User, metric: Metric, subject: Subject, year: int, b
             raise ValueError(basis)
         out.append(value.quantize(quantum))
     return out
+
+
+# ---- the dashboard grid: every unit × 12 months in a few grouped queries ------------------------
+
+@dataclass
+class UnitMonths:
+    unit: OrgUnit
+    target: list[Decimal]
+    actual: list[Decimal]
+
+    @property
+    def ratio(self) -> Decimal | None:
+        target = sum(self.target, ZERO)
+        return (sum(self.actual, ZERO) * 100 / target).quantize(Decimal("0.1")) if target else None
+
+
+def _grouped_actuals(metric: Metric, year: int) -> dict[int, list[Decimal]]:
+    """The metric's actual per owning unit (not yet rolled up) × month of `year`: one grouped query."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractMonth
+
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    source = metric.source
+    if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
+        from kamcrm.analytics.models import RevenueRollup
+
+        rows = (RevenueRollup.objects.filter(month__gte=start, month__lte=end)
+                .values(u=F("owner_unit_id"), m=ExtractMonth("month")).annotate(v=Sum(source)))
+    elif source == MetricSource.SIGNED:
+        from kamcrm.agreements.models import Agreement
+
+        rows = (Agreement.objects.filter(signed_on__gte=start, signed_on__lte=end)
+                .values(u=F("owner__unit_id"), m=ExtractMonth("signed_on")).annotate(v=Sum("total_value")))
+    elif source == MetricSource.WON:
+        from kamcrm.sales.choices import StageKind
+        from kamcrm.sales.models import Opportunity
+
+        rows = (Opportunity.objects.filter(stage__kind=StageKind.WON, closed_on__gte=start, closed_on__lte=end)
+                .values(u=F("owner_unit_id"), m=ExtractMonth("closed_on")).annotate(v=Sum("amount")))
+    elif source == MetricSource.NEW_KEY_ACCOUNTS:
+        from kamcrm.customers.models import Account
+
+        rows = (Account.objects.filter(tier__in=("key", "strategic"), created_at__date__gte=start,
+                                       created_at__date__lte=end)
+                .values(u=F("owner_unit_id"), m=ExtractMonth("created_at")).annotate(v=Count("id")))
+    elif source == MetricSource.VISITS:
+        from kamcrm.activities.choices import VisitStatus
+        from kamcrm.activities.models import Visit
+
+        rows = (Visit.objects.filter(status=VisitStatus.DONE, starts_at__date__gte=start, starts_at__date__lte=end)
+                .values(u=F("owner__unit_id"), m=ExtractMonth("starts_at")).annotate(v=Count("id")))
+    else:
+        raise ValueError(source)
+    out: dict[int, list[Decimal]] = {}
+    for row in rows.order_by():
+        if row["u"] is None:
+            continue
+        out.setdefault(row["u"], [ZERO] * 12)[int(row["m"]) - 1] += _cents(row["v"])
+    return out
+
+
+def completion_by_unit_month(*, user: User, metric: Metric, year: int, plan: TargetPlan | None = None,
+                             unit: OrgUnit | None = None) -> list[UnitMonths]:
+    """Target and actual per unit × month of `year` for every unit `user` may see (within `unit`'s subtree),
+    each unit's actual covering its whole subtree: one query for the targets, one grouped query on the
+    source, one for the units — whatever the number of units."""
+    plan = plan if plan is not None else plan_in_force(year=year)
+    r = reach(user, VIEW)
+    units = OrgUnit.objects.filter(is_active=True).order_by("path")
+    if unit is not None:
+        units = units.filter(path__startswith=unit.path)
+    units = [u for u in units if _reaches(r, u)]
+    by_id = {u.pk: UnitMonths(unit=u, target=[ZERO] * 12, actual=[ZERO] * 12) for u in units}
+    if plan is not None:
+        for row in (TargetLine.objects.filter(plan=plan, metric=metric, person__isnull=True, is_unallocated=False,
+                                              product_line__isnull=True, unit_id__in=list(by_id))
+                    .values("unit_id", "month", "amount")):
+            by_id[row["unit_id"]].target[row["month"] - 1] = row["amount"]
+    paths = dict(OrgUnit.objects.values_list("pk", "path"))
+    for owning_unit, months in _grouped_actuals(metric, year).items():
+        for segment in paths.get(owning_unit, "").split("."):  # the unit and each unit above it
+            if segment and int(segment) in by_id:
+                cells = by_id[int(segment)].actual
+                for i, value in enumerate(months):
+                    cells[i] += value
+    return list(by_id.values())

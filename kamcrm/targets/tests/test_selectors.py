@@ -195,3 +195,20 @@ def test_suggestions_from_schedules_and_last_year(org, world, on):
     grown = selectors.target_suggest(user=org.exec_, metric=metric, subject=org.rep, year=on.year + 1,
                                      basis="last_year", growth=D("0.1"))
     assert grown == [D("11000.00")] * 12
+
+
+def test_the_unit_month_grid_equals_completion_unit_by_unit(org, world, on):
+    import calendar
+
+    for metric in Metric.objects.all():
+        grid = selectors.completion_by_unit_month(user=org.exec_, metric=metric, year=on.year)
+        assert {row.unit for row in grid} >= {org.hq, org.east, org.team_e1, org.west}
+        for row in grid:
+            for month in range(1, 13):
+                start = dt.date(on.year, month, 1)
+                end = dt.date(on.year, month, calendar.monthrange(on.year, month)[1])
+                assert row.actual[month - 1] == selectors.actual(metric=metric, subject=row.unit, start=start, end=end)
+                assert row.target[month - 1] == selectors.target_of(plan=world, metric=metric, subject=row.unit,
+                                                                    months=[month])
+    mine = selectors.completion_by_unit_month(user=org.manager, metric=metric, year=on.year)
+    assert [row.unit for row in mine] == [org.team_e1]
