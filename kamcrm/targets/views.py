@@ -45,11 +45,13 @@ def completion(request: HttpRequest) -> HttpResponse:
     plan = selectors.plan_in_force(year=on.year)
     rows = [selectors.completion(user=request.user, metric=m, subject=subject, on=on, period=period, plan=plan)
             for m in selectors.metric_list()]
-    ranking = None
+    ranking = grid = None
     metric = data["metric"] or selectors.metric_list().first()
     if data["unit"] is not None and metric is not None:
         ranking = selectors.completion_ranking(user=request.user, metric=metric, unit=data["unit"], on=on,
                                                period=period, plan=plan)
+        grid = selectors.completion_by_unit_month(user=request.user, metric=metric, year=on.year, plan=plan,
+                                                  unit=data["unit"])
     context.update({"subject": subject, "on": on, "plan": plan, "rows": rows, "ranking": ranking,
-                    "ranking_metric": metric})
+                    "ranking_metric": metric, "grid": grid, "months": range(1, 13)})
     return render(request, "targets/completion.html", context)

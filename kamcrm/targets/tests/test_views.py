@@ -54,6 +54,7 @@ def test_completion_page_for_oneself_a_unit_and_refused_elsewhere(org, plan, cli
     manager = client_for(org.manager)
     page = manager.get(url + f"?unit={org.team_e1.pk}&period=year").content.decode()
     assert 'data-testid="ranking"' in page and "peer" in page
+    assert f'data-testid="unit-months-{org.team_e1.code}"' in page and f'unit-months-{org.east.code}"' not in page
     assert manager.get(url + "?period=decade").status_code == 400
 
 
