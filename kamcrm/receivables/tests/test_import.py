@@ -137,3 +137,36 @@ def test_an_allocation_beyond_the_invoice_is_refused_on_its_line(customers):
     assert [(line, column) for line, column, _k, _m in errors_of(job)] == [(3, "Allocate")]
     existing.refresh_from_db()
     assert (existing.paid_amount, existing.status) == (Decimal("90.00"), "partly_paid")
+
+
+IBM_HEADER = ["countryCode", "customerID", "PaperlessDate", "invoiceNumber", "InvoiceDate", "DueDate", "InvoiceAmount",
+              "Disputed", "SettledDate", "PaperlessBill", "DaysToSettle", "DaysLate"]
+
+
+def test_the_ibm_mapping_collapses_repeated_customers_and_reports_a_conflicting_one(org):
+    """One row per invoice: a customer's rows repeat it (collapsed into one account); a row that gives
+    the same customer another country is a duplicate inside the file, reported on its line, and its
+    invoice and payment are not written either."""
+    import json
+    from pathlib import Path
+
+    mapping = json.loads((Path(__file__).resolve().parents[2] / "exchange" / "mappings" / "ibm-receivables.json")
+                         .read_text(encoding="utf-8"))
+    steps = mapping["steps"]
+    steps[0]["fields"]["region"] = {"value": org.east.code}
+    steps[0]["fields"]["owner"] = {"value": org.rep.username}
+    data = csv_bytes([IBM_HEADER,
+                      ["391", "0379-NEVHP", "4/6/2013", "0000611365", "1/2/2013", "2/1/2013", "55.94", "No", "1/15/2013",
+                       "Paper", "13", "0"],
+                      ["391", "0379-NEVHP", "4/6/2013", "0000611366", "1/3/2013", "2/2/2013", "10.00", "Yes", "2/12/2013",
+                       "Paper", "40", "10"],
+                      ["406", "0379-NEVHP", "4/6/2013", "0000611367", "1/4/2013", "2/3/2013", "20.00", "No", "2/1/2013",
+                       "Paper", "28", "0"]])
+    job = run_import(by=org.admin, data=data, steps=steps, source_system="ibm-ar")
+    assert [(line, column, kind) for line, column, kind, _m in errors_of(job)] == [(4, "customerID", "duplicate_file")]
+    assert job.counts["0"] == {"created": 1, "repeated": 1}
+    assert sorted(Invoice.objects.values_list("number", "status", "disputed")) == [
+        ("0000611365", "paid", False), ("0000611366", "paid", True)]
+    late = Invoice.objects.get(number="0000611366")
+    assert (late.settled_on - late.due_date).days == 10
+    assert Payment.objects.count() == 2
