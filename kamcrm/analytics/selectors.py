@@ -133,14 +133,15 @@ def pipeline_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None
     opportunities = _narrow(opportunities, unit=unit, owner=owner, region=None)
     if region is not None:
         opportunities = opportunities.filter(account__region__path__startswith=region.path)
-    weighted = ExpressionWrapper(F("amount") * F("opportunity__probability") / 100,
-                                 output_field=DecimalField(max_digits=20, decimal_places=4))
+    # amount × probability summed in the database, ÷ 100 in Decimal: SQLite divides integers as integers.
+    weighted = ExpressionWrapper(F("amount") * F("opportunity__probability"),
+                                 output_field=DecimalField(max_digits=22, decimal_places=2))
     out: dict[int | None, list[Decimal]] = defaultdict(lambda: [ZERO] * 12)
     for row in (OpportunityLine.objects.filter(opportunity__in=opportunities.values("pk"))
                 .values(line=F("product__line_id"), m=TruncMonth("opportunity__expected_close_date"))
                 .annotate(v=Sum(weighted)).order_by()):
         month = row["m"] if isinstance(row["m"], dt.date) else dt.date.fromisoformat(str(row["m"])[:10])
-        out[row["line"]][month.month - 1] += _cents(row["v"])
+        out[row["line"]][month.month - 1] += _cents(Decimal(str(row["v"] or 0)) / 100)
     return dict(out)
 
 
