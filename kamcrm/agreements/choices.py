@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AgreementType(models.TextChoices):
@@ -12,7 +13,7 @@ class AgreementStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
     IN_APPROVAL = "in_approval", _("in approval")
     SIGNED = "signed", _("signed")
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("agreement status", "active")
     SUSPENDED = "suspended", _("suspended")
     TERMINATED = "terminated", _("terminated")
     EXPIRED = "expired", _("expired")
@@ -60,7 +61,7 @@ class ChangeKind(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("order status", "open")
     PARTLY_DELIVERED = "partly_delivered", _("partly delivered")
     DELIVERED = "delivered", _("delivered")
     CANCELLED = "cancelled", _("cancelled")

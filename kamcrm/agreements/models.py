@@ -13,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kamcrm.agreements.choices import (
     AgreementStatus,
@@ -194,7 +195,7 @@ class Order(TimeStampedModel, ExternalIdModel):
 
     class Meta:
         ordering = ["-ordered_on", "-id"]
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("sales order", "order")
         verbose_name_plural = _("orders")
         indexes = [models.Index(fields=["account", "-ordered_on"], name="order_account_date")]
 

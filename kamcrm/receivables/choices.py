@@ -1,9 +1,10 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InvoiceStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("invoice status", "open")
     PARTLY_PAID = "partly_paid", _("partly paid")
     PAID = "paid", _("paid")
     VOID = "void", _("void")
@@ -18,7 +19,7 @@ class PaymentMethod(models.TextChoices):
 
 
 class PromiseStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("promise status", "open")
     KEPT = "kept", _("kept")
     BROKEN = "broken", _("broken")
 
