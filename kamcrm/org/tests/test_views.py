@@ -36,6 +36,10 @@ urlpatterns = [
     path("sales/", include("kamcrm.sales.urls")),
     path("products/", include("kamcrm.products.urls")),
     path("tasks/", include("kamcrm.activities.urls")),
+    path("agreements/", include("kamcrm.agreements.urls")),
+    path("receivables/", include("kamcrm.receivables.urls")),
+    path("analytics/", include("kamcrm.analytics.urls")),
+    path("targets/", include("kamcrm.targets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
