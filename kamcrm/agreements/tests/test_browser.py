@@ -13,7 +13,7 @@ from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORDS = {
-    "zh-hans": {"draft": "草稿", "active": "启用", "schedule": "收入计划"},
+    "zh-hans": {"draft": "草稿", "active": "执行中", "schedule": "收入计划"},
     "en": {"draft": "draft", "active": "active", "schedule": "Revenue schedule"},
 }
 
