@@ -46,6 +46,7 @@ bench-smoke: $(PY_STAMP)
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py generate --scale 0.01 --baseline 200
 	DATABASE_URL=$(BENCH_DB) $(PY) bench/run.py --reps 3 --out data/bench-smoke.json
+	DATABASE_URL=$(BENCH_DB) $(PY) bench/funnel_bench.py --reps 3 --out data/bench-smoke-funnel.json
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check kamcrm scripts bench

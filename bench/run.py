@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import sys
@@ -45,6 +44,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.common import QueryTimer, summary  # noqa: E402
 from kamcrm.customers.models import Account  # noqa: E402
 from kamcrm.org.models import User  # noqa: E402
 from kamcrm.org.selectors import _reach, visible  # noqa: E402
@@ -55,35 +55,6 @@ from kamcrm.scale.generator import SKEW_ACCOUNT_EXT, USER_PREFIX  # noqa: E402
 PERSONAS = {"executive": f"{USER_PREFIX}exec", "manager": f"{USER_PREFIX}head_b01", "rep": None}
 PAGE_SIZE = 50
 TIMELINE_PAGE = 20
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary(samples: list[tuple[float, float, int]]) -> dict:
-    cold, warm = samples[0], samples[1:]
-    ms = [s[0] for s in warm]
-    db = [s[1] for s in warm]
-    return {"cold_ms": round(cold[0], 2), "p50_ms": round(pct(ms, 50), 2), "p95_ms": round(pct(ms, 95), 2),
-            "p99_ms": round(pct(ms, 99), 2), "db_p50_ms": round(pct(db, 50), 3), "queries": warm[-1][2],
-            "reps": len(warm)}
-
-
-class QueryTimer:
-    """connection.execute_wrapper: the request's database time (perf_counter) and query count."""
-
-    def __init__(self):
-        self.seconds, self.count = 0.0, 0
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - started
-            self.count += 1
 
 
 def run_page(client: Client, url: str, reps: int) -> dict:
@@ -113,8 +84,9 @@ def run_sql(statements: list[tuple[str, list]], reps: int) -> dict:
     return summary(samples)
 
 
-def predicate(user: User) -> tuple[str, list]:
-    """The visibility predicate over customers_account `a`, hand-written from the user's reach."""
+def predicate(user: User, account_id: str = "a.id") -> tuple[str, list]:
+    """The visibility predicate over customers_account `a`, hand-written from the user's reach
+    (`account_id`: the column the account-team test correlates to, e.g. "o.account_id")."""
     r = _reach(user, "view")
     if r.everything:
         return "TRUE" if connection.vendor == "postgresql" else "1", []
@@ -128,7 +100,7 @@ def predicate(user: User) -> tuple[str, list]:
             parts.append(f"a.{column} IN (SELECT u.id FROM org_orgunit u WHERE {likes})")
             params += [p + "%" for p in paths]
     today = timezone.localdate()
-    parts.append("EXISTS (SELECT 1 FROM customers_accountteammember t WHERE t.account_id = a.id AND t.user_id = %s "
+    parts.append(f"EXISTS (SELECT 1 FROM customers_accountteammember t WHERE t.account_id = {account_id} AND t.user_id = %s "
                  "AND (t.valid_from IS NULL OR t.valid_from <= %s) AND (t.valid_to IS NULL OR t.valid_to >= %s))")
     params += [user.pk, today, today]
     return "(" + " OR ".join(parts) + ")", params

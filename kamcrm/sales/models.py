@@ -90,6 +90,8 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
         ]
         indexes = [
             models.Index(fields=["stage", "owner_unit"], name="opp_stage_unit"),
+            # The funnel's count and amount per stage and probability, read from the index alone.
+            models.Index(fields=["stage", "probability", "amount"], name="opp_stage_prob_amount"),
             models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
             models.Index(fields=["account", "-updated_at"], name="opp_account_updated"),
             models.Index(fields=["owner_unit", "expected_close_date"], name="opp_unit_close"),
@@ -162,6 +164,8 @@ class OpportunityStageChange(models.Model):
         verbose_name_plural = _("stage changes")
         indexes = [
             models.Index(fields=["opportunity", "changed_at", "id"], name="stagechange_opp_time"),
+            # The funnel's furthest stage per opportunity and days in stage, read from the index alone.
+            models.Index(fields=["opportunity", "to_stage", "seconds_in_stage"], name="stagechange_opp_stage_secs"),
             models.Index(fields=["changed_at", "id"], name="stagechange_time"),
             models.Index(fields=["to_stage", "seconds_in_stage"], name="stagechange_stage_duration"),
         ]
