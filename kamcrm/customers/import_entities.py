@@ -278,7 +278,11 @@ class AccountImport(ImportEntity):
         if updated:
             fields = sorted({k for _a, _p, diff in updated for k in diff} | {"updated_at"})
             names = {f.attname: f.name for f in Account._meta.concrete_fields}
+            moved = [a for a, _p, diff in updated if {"owner_id", "owner_unit_id", "region_id"} & set(diff)]
+            funnel = services._funnel_before(moved) if moved else None
             Account.objects.bulk_update([a for a, _p, _d in updated], [names[f] for f in fields])
+            if funnel is not None:
+                services._funnel_after(*funnel)
             diffs = {id(a): d for a, _p, d in updated}
             record_bulk([a for a, _p, _d in updated], action="update", changes_for=lambda a: diffs[id(a)])
             webhooks.events_emit_many(type="account.changed", items=(

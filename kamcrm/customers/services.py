@@ -147,10 +147,38 @@ def account_update(*, account: Account, data: dict[str, Any], by: User | None = 
         _check_owner(data["owner"], by)
         data["owner_unit"] = data["owner"].unit
     before = webhooks.record_snapshot(account, webhooks.ACCOUNT_PAYLOAD_FIELDS)
+    funnel = _funnel_before([account], data)
     account, changed = model_update(instance=account, fields=[*ACCOUNT_FIELDS, "owner_unit"], data=data)
+    if funnel is not None:
+        _funnel_after(*funnel)
     if changed:
         webhooks.account_event(account, type="account.changed", before=before)
     return account
+
+
+# The funnel's roll-up (sales.rollup) is keyed by the account's owner, owning unit and region, which
+# decide who sees its opportunities. Imported late: sales builds on customers, not the other way.
+FUNNEL_KEYS = ("owner", "owner_unit", "region")
+
+
+def _funnel_before(accounts: list[Account], data: dict[str, Any] | None = None):  # noqa: ANN202
+    """When these accounts' owner, unit or region is about to change (`data`, or already set on the
+    instances but not saved): their opportunities' roll-up contributions now, to refresh after."""
+    from kamcrm.sales import rollup
+    from kamcrm.sales.models import Opportunity
+
+    if data is not None and not any(
+            name in data and getattr(data[name], "pk", data[name]) != getattr(accounts[0], f"{name}_id")
+            for name in FUNNEL_KEYS):
+        return None
+    ids = list(Opportunity.objects.filter(account__in=[a.pk for a in accounts]).values_list("pk", flat=True))
+    return (rollup.contributions(ids), ids) if ids else None
+
+
+def _funnel_after(before, ids: list[int]) -> None:  # noqa: ANN001
+    from kamcrm.sales import rollup
+
+    rollup.refresh(before, ids)
 
 
 def account_update_for(*, user: User, account_id: int, data: dict[str, Any]) -> Account:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from kamcrm.sales import rollup
 from kamcrm.sales.models import FunnelAlert, FunnelRule, Stage
 
 
@@ -9,6 +10,11 @@ class StageAdmin(admin.ModelAdmin):
     list_editable = ["name_zh", "name_en", "default_probability", "is_active"]
     list_display_links = ["code"]
     ordering = ["order"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"order", "kind"} & set(form.changed_data):
+            rollup.rebuild()  # "furthest stage" follows the order and kind of the stages
 
 
 @admin.register(FunnelRule)

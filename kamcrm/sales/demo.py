@@ -38,6 +38,7 @@ from kamcrm.org.demo import (
 from kamcrm.org.models import User
 from kamcrm.products.choices import ProductStatus
 from kamcrm.products.models import Product
+from kamcrm.sales import rollup
 from kamcrm.sales.choices import OpportunitySource, StageKind
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
 from kamcrm.sales.services import TIMELINE_KIND
@@ -191,6 +192,7 @@ def build_sales(*, seed: int = DEFAULT_SEED, today: dt.date | None = None,
                 previous = stage
         bulk_insert(OpportunityLine, lines)
         bulk_insert(OpportunityStageChange, history)
+        rollup.added([o.pk for o in opportunities])
         bulk_insert(TimelineEvent, events)
         created_at = {o.pk: p.times[0] for o, p in zip(opportunities, plans, strict=True)}
         audit_created(opportunities, occurred_at=lambda o: created_at[o.pk])

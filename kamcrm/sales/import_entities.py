@@ -57,7 +57,7 @@ from kamcrm.exchange.models import ImportErrorKind
 from kamcrm.org.models import User
 from kamcrm.org.selectors import is_administrator
 from kamcrm.products.models import Product
-from kamcrm.sales import services
+from kamcrm.sales import rollup, services
 from kamcrm.sales.choices import OpportunitySource, StageKind
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
 from kamcrm.webhooks import services as webhooks
@@ -441,6 +441,7 @@ class OpportunityImport(ImportEntity):
                 hooks.append((payload, opportunity.account_id))
         OpportunityLine.objects.bulk_create(new_lines)
         OpportunityStageChange.objects.bulk_create(history)
+        rollup.added([p[1].pk for p in plans])
         TimelineEvent.objects.bulk_create(events)
         record_bulk([p[1] for p in plans], action="create", changes_for=lambda o: create_diffs[o.pk])
         if moved:

@@ -223,3 +223,41 @@ class FunnelAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.period_key}"
+
+
+class FunnelRollup(models.Model):
+    """What the current funnel reads (sales.rollup): per stage, the opportunities of one combination of
+    opportunity owner and unit (the funnel's filters) and account owner, unit and region (visibility,
+    as org.selectors.account_q tests them), added up. Tens of thousands of rows where there are
+    millions of opportunities. Kept by the sales and account services in the same transaction, by
+    adding each change's difference; a combination may have more than one row (two transactions
+    that both found none), so readers always SUM.
+
+    Per stage: n, cents and weighted (Σ cents × probability) of the opportunities now in it; furthest,
+    the opportunities whose furthest open-or-won stage it is; stay_seconds and stays, their completed
+    stays in it."""
+
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="+")
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("owning unit"), on_delete=models.PROTECT,
+                                   related_name="+")
+    account_owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"),
+                                      on_delete=models.PROTECT, related_name="+")
+    account_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("account's owning unit"),
+                                     on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey("org.OrgUnit", verbose_name=_("region"), on_delete=models.PROTECT, related_name="+")
+    n = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+    weighted = models.BigIntegerField(default=0)
+    furthest = models.BigIntegerField(default=0)
+    stay_seconds = models.BigIntegerField(default=0)
+    stays = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("funnel roll-up")
+        verbose_name_plural = _("funnel roll-ups")
+        indexes = [models.Index(fields=["account_owner", "stage"], name="funnelrollup_acct_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} {self.owner_id}/{self.account_owner_id}"

@@ -42,7 +42,15 @@ from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import VIEW, get_visible_or_404, is_administrator, reach, visible
 from kamcrm.sales.choices import StageKind
 from kamcrm.sales.filtersets import OpportunityFilterSet
-from kamcrm.sales.models import FunnelAlert, Opportunity, OpportunityLine, OpportunityStageChange, Stage
+from kamcrm.sales.models import (
+    FunnelAlert,
+    FunnelRollup,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStageChange,
+    Stage,
+)
+from kamcrm.sales.rollup import MEASURES as ROLLUP_MEASURES
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -116,16 +124,19 @@ class Funnel:
         return out
 
 
+def _unit_ids(unit: OrgUnit) -> list[int]:
+    # The subtree's unit ids as values (one small query): the planners then estimate the unit's share
+    # from their statistics and use the owning-unit indexes (a subquery or a join on the path led
+    # SQLite to scan every opportunity).
+    return list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+
+
 def _scope(qs: QuerySet, *, opportunity_ref: str, unit: OrgUnit | None, owner: User | None, line_id: int | None,
            close_from: dt.date | None, close_to: dt.date | None) -> QuerySet:
     """The funnel's filters, on opportunities or on history rows (which carry the owner, unit and
     expected close date as they were then, under the same names)."""
     if unit is not None:
-        # The subtree's unit ids as values (one small query): the planners then estimate the unit's share
-        # from their statistics and use the owning-unit indexes (a subquery or a join on the path led
-        # SQLite to scan every opportunity).
-        ids = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
-        qs = qs.filter(owner_unit_id__in=ids)
+        qs = qs.filter(owner_unit_id__in=_unit_ids(unit))
     if owner is not None:
         qs = qs.filter(owner_id=owner.pk)
     if line_id is not None:
@@ -145,25 +156,132 @@ def _cents() -> Cast:
     return Cast(Round(F("amount") * 100), output_field=BigIntegerField())
 
 
+# Per stage, the additive sums a funnel is made of: n, cents, Σ cents × probability, reached (opportunities
+# whose furthest open-or-won stage is at least this far), completed stays' seconds and count. Sums over
+# disjoint sets of opportunities add up, so the roll-up and a live read can be combined.
+RAW = ("n", "cents", "weighted", "reached", "stay_seconds", "stays")
+
+
 def funnel(*, user: User, unit: OrgUnit | None = None, owner: User | None = None, line_id: int | None = None,
            close_from: dt.date | None = None, close_to: dt.date | None = None,
-           as_of: dt.date | None = None) -> Funnel:
+           as_of: dt.date | None = None, source: str = "auto") -> Funnel:
     """The funnel of what `user` may see, narrowed by unit subtree, owner, product line and expected
     close date; `as_of` rebuilds it from the stage history at the end of that day.
 
-    Three or four queries whatever the number of opportunities (plus the user's reach and a unit's
-    subtree ids): the stage path; count and amount per stage and probability (the weighted amount is
-    Σ probability × amount, exact in whole cents on every database); from the history, the "reached"
-    counts and the average stays (_history_figures). When the user sees everything and nothing narrows
-    the funnel, the history is read without re-checking which opportunities it belongs to."""
+    The current funnel narrowed at most by unit and owner is read from the roll-up (sales.rollup: tens
+    of thousands of rows whatever the number of opportunities), plus a live read of the accounts the
+    user sees only through an account team. Anything narrower or in the past is read live from the
+    opportunities and their history, in three or four queries. `source="live"` forces the live read
+    (tests compare the two)."""
     stages = list(Stage.objects.order_by("order", "id"))
+    from_rollup = (source == "auto" and as_of is None and line_id is None and close_from is None
+                   and close_to is None)
+    if from_rollup:
+        raw = _rollup_raw(stages, user=user, unit=unit, owner=owner)
+    else:
+        raw = _live_raw(stages, user=user, unit=unit, owner=owner, line_id=line_id, close_from=close_from,
+                        close_to=close_to, as_of=as_of)
+    return _funnel_from_raw(stages, raw, as_of=as_of)
+
+
+def _funnel_from_raw(stages: list[Stage], raw: dict[int, dict[str, int]], *, as_of: dt.date | None) -> Funnel:
     by_id = {s.pk: FunnelRow(stage=s) for s in stages}
-    opportunities = visible(Opportunity.objects.all(), user, VIEW)
-    narrowed = any(x is not None for x in (unit, owner, line_id, close_from, close_to))
+    for stage in stages:
+        sums, row = raw.get(stage.pk), by_id[stage.pk]
+        if not sums:
+            continue
+        row.count, row.reached = sums["n"], sums["reached"]
+        row.amount = (Decimal(sums["cents"]) / 100).quantize(CENT)
+        row.weighted = (Decimal(sums["weighted"]) / 10000).quantize(CENT)
+        if sums["stays"]:
+            row.avg_days = round(float(Decimal(sums["stay_seconds"]) / sums["stays"]) / 86400, 1)
+    progress = [s for s in stages if s.kind in (StageKind.OPEN, StageKind.WON)]
+    for stage in progress:
+        later = [s for s in progress if s.order > stage.order]
+        row = by_id[stage.pk]
+        if stage.kind == StageKind.OPEN and later and row.reached:
+            row.conversion = round(by_id[later[0].pk].reached / row.reached, 4)
+    return Funnel(rows=[by_id[s.pk] for s in stages if s.is_active or by_id[s.pk].count], as_of=as_of)
+
+
+def _empty_raw(stages: list[Stage]) -> dict[int, dict[str, int]]:
+    return {s.pk: dict.fromkeys(RAW, 0) for s in stages}
+
+
+def _rollup_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner: User | None
+                ) -> dict[int, dict[str, int]]:
+    """The roll-up rows the user's reach covers (account_q's tests on the account's owner, unit and
+    region), summed per stage in one query; then, live, the accounts seen only through an account team."""
+    raw = _empty_raw(stages)
+    r = reach(user, VIEW)
+    rows = FunnelRollup.objects.all()
+    if not r.everything:
+        if not r.owner_ids:
+            return raw
+        covered = Q(account_owner_id__in=sorted(r.owner_ids))
+        for path in r.unit_paths:
+            covered |= Q(account_unit__path__startswith=path)
+        for path in r.region_paths:
+            covered |= Q(region__path__startswith=path)
+        rows = rows.filter(covered)
+    unit_ids = _unit_ids(unit) if unit is not None else None
+    if unit_ids is not None:
+        rows = rows.filter(owner_unit_id__in=unit_ids)
+    if owner is not None:
+        rows = rows.filter(owner_id=owner.pk)
+    furthest: dict[int, int] = {}
+    for stage_id, *sums in (rows.values("stage_id").annotate(*(Sum(m) for m in ROLLUP_MEASURES)).order_by()
+                            .values_list("stage_id", *(f"{m}__sum" for m in ROLLUP_MEASURES))):
+        n, cents, weighted, top, seconds, stays = (int(v or 0) for v in sums)
+        if stage_id in raw:
+            raw[stage_id].update(n=n, cents=cents, weighted=weighted, stay_seconds=seconds, stays=stays)
+            furthest[stage_id] = top
+    progress = [s for s in stages if s.kind in (StageKind.OPEN, StageKind.WON)]
+    for stage in progress:
+        raw[stage.pk]["reached"] = sum(furthest.get(s.pk, 0) for s in progress if s.order >= stage.order)
+    if not r.everything:
+        team_only = (Opportunity.objects.filter(account_id__in=_team_only_accounts(user, r))
+                     if r.owner_ids else Opportunity.objects.none())
+        if team_only.exists():
+            extra = _live_raw(stages, user=user, unit=unit, owner=owner, line_id=None, close_from=None,
+                              close_to=None, as_of=None, base=team_only)
+            for pk, sums in extra.items():
+                for name in RAW:
+                    raw[pk][name] += sums[name]
+    return raw
+
+
+def _team_only_accounts(user: User, r) -> QuerySet:  # noqa: ANN001 - r: org.selectors.Reach
+    """The accounts `user` sees through a current account-team membership and by nothing else."""
+    from kamcrm.customers.models import Account, AccountTeamMember
+
+    today = timezone.localdate()
+    on_team = (AccountTeamMember.objects.filter(user_id=user.pk)
+               .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today),
+                       Q(valid_to__isnull=True) | Q(valid_to__gte=today)).values("account_id"))
+    covered = Q(owner_id__in=sorted(r.owner_ids))
+    for path in r.unit_paths:
+        covered |= Q(owner_unit__path__startswith=path)
+    for path in r.region_paths:
+        covered |= Q(region__path__startswith=path)
+    return Account.objects.filter(pk__in=on_team).exclude(covered).values("pk")
+
+
+def _live_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner: User | None, line_id: int | None,
+              close_from: dt.date | None, close_to: dt.date | None, as_of: dt.date | None,
+              base: QuerySet | None = None) -> dict[int, dict[str, int]]:
+    """The sums straight from the opportunities (now) or their history (`as_of`). Count and amount per
+    stage and probability (the weighted amount is Σ probability × amount, exact in whole cents on every
+    database); from the history, the reached counts and the stays (_history_raw). When the user sees
+    everything and nothing narrows the funnel, the history is read without re-checking which
+    opportunities it belongs to. `base` replaces the visible opportunities (the roll-up's team-only part)."""
+    raw = _empty_raw(stages)
+    opportunities = base if base is not None else visible(Opportunity.objects.all(), user, VIEW)
+    narrowed = base is not None or any(x is not None for x in (unit, owner, line_id, close_from, close_to))
     everything = not narrowed and reach(user, VIEW).everything
     if as_of is None:
-        scoped = _scope(opportunities, opportunity_ref="pk", unit=unit, owner=owner, line_id=line_id, close_from=close_from,
-                        close_to=close_to)
+        scoped = _scope(opportunities, opportunity_ref="pk", unit=unit, owner=owner, line_id=line_id,
+                        close_from=close_from, close_to=close_to)
         rows = scoped.values("stage_id", "probability").annotate(n=Count("*"), cents=Sum(_cents())).order_by()
         history = OpportunityStageChange.objects.all() if everything else \
             OpportunityStageChange.objects.filter(opportunity__in=scoped.values("pk"))
@@ -182,27 +300,22 @@ def funnel(*, user: User, unit: OrgUnit | None = None, owner: User | None = None
         history = OpportunityStageChange.objects.filter(changed_at__lt=end)
         if not everything:
             history = history.filter(opportunity__in=entries.values("opportunity_id"))
-    weighted: dict[int, int] = {}  # stage id -> Σ cents × probability (exact)
-    cents: dict[int, int] = {}
     for row in rows:
-        target = by_id.get(row["stage_id"])
-        if target is not None:
-            target.count += row["n"]
-            cents[target.stage.pk] = cents.get(target.stage.pk, 0) + int(row["cents"] or 0)
-            weighted[target.stage.pk] = weighted.get(target.stage.pk, 0) + int(row["cents"] or 0) * row["probability"]
-    for pk, total in cents.items():
-        by_id[pk].amount = (Decimal(total) / 100).quantize(CENT)
-        by_id[pk].weighted = (Decimal(weighted[pk]) / 10000).quantize(CENT)
-    _history_figures(stages, by_id, history, whole_table=everything)
-    return Funnel(rows=[by_id[s.pk] for s in stages if s.is_active or by_id[s.pk].count], as_of=as_of)
+        sums = raw.get(row["stage_id"])
+        if sums is not None:
+            cents = int(row["cents"] or 0)
+            sums["n"] += row["n"]
+            sums["cents"] += cents
+            sums["weighted"] += cents * row["probability"]
+    _history_raw(stages, raw, history, whole_table=everything)
+    return raw
 
 
-def _history_figures(stages: list[Stage], by_id: dict[int, FunnelRow], history: QuerySet, *,
-                     whole_table: bool) -> None:
+def _history_raw(stages: list[Stage], raw: dict[int, dict[str, int]], history: QuerySet, *,
+                 whole_table: bool) -> None:
     """From the history rows given: reached(stage) = opportunities whose furthest open-or-won stage
     is at least that far (the furthest stage of each opportunity by a CASE over the stage ids, so no
-    join; then one count per stage, in the database, one row back), the conversion from each open
-    stage to the next, and the average completed stay per stage (Σ seconds / n, days to 0.1).
+    join; then one count per stage, in the database, one row back), and the completed stays per stage.
 
     Two query plans for the same figures. The whole table (a user who sees everything, nothing
     narrowing): two reads, each an index scan that PostgreSQL runs without the table. Otherwise one
@@ -223,17 +336,11 @@ def _history_figures(stages: list[Stage], by_id: dict[int, FunnelRow], history: 
         per_opportunity = history.values("opportunity_id").annotate(top=Max(order_of), **stays).order_by()
         figures = per_opportunity.aggregate(**reached, **{f"{key}_total": Sum(key) for key in stays})
         figures = {key.removesuffix("_total"): value for key, value in figures.items()}
-    for stage in progress:
-        by_id[stage.pk].reached = figures.get(f"r{stage.pk}") or 0
-    for stage in progress:
-        later = [s for s in progress if s.order > stage.order]
-        row = by_id[stage.pk]
-        if stage.kind == StageKind.OPEN and later and row.reached:
-            row.conversion = round(by_id[later[0].pk].reached / row.reached, 4)
     for stage in stages:
-        n = figures.get(f"n{stage.pk}")
-        if n:
-            by_id[stage.pk].avg_days = round(float(Decimal(figures[f"s{stage.pk}"]) / n) / 86400, 1)
+        sums = raw[stage.pk]
+        sums["reached"] += int(figures.get(f"r{stage.pk}") or 0)
+        sums["stay_seconds"] += int(figures.get(f"s{stage.pk}") or 0)
+        sums["stays"] += int(figures.get(f"n{stage.pk}") or 0)
 
 
 # ---- reads for the sales UI (board, detail, account 360 card) ----------------------------------

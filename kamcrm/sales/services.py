@@ -32,6 +32,7 @@ from kamcrm.customers.services import owner_assignable
 from kamcrm.org.models import User
 from kamcrm.org.selectors import EDIT, get_visible_or_404
 from kamcrm.products.models import Product
+from kamcrm.sales import rollup
 from kamcrm.sales.choices import ExitCriterion, StageKind
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
 from kamcrm.webhooks import services as webhooks
@@ -208,6 +209,7 @@ def opportunity_create(*, by: User | None = None, account: Account, name: str, o
         _set_collaborators(opportunity, list(collaborators), before=[])
     _record_entry(opportunity, from_stage=None, at=at, by=by)
     _timeline(opportunity, from_stage=None, at=at, by=by)
+    rollup.added([opportunity.pk])
     return opportunity
 
 
@@ -223,6 +225,7 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any], by: Us
     """Change fields other than the stage (opportunity_move does that). Lines, contacts and
     collaborators are replaced when given."""
     data = dict(data)
+    funnel_before = rollup.contributions([opportunity.pk])
     lines = data.pop("lines", None)
     contacts = data.pop("contacts", None)
     collaborators = data.pop("collaborators", None)
@@ -261,6 +264,7 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any], by: Us
     if collaborators is not None:
         _set_collaborators(opportunity, collaborators, before=current)
     _check_required(opportunity, opportunity.stage)
+    rollup.refresh(funnel_before, [opportunity.pk])
     return opportunity
 
 
@@ -284,6 +288,7 @@ def opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User | None 
         raise ValidationError({"stage": _("The stage “%(s)s” is no longer in use.") % {"s": stage.label}})
     at = at or timezone.now()
     before = webhooks.record_snapshot(opportunity, PAYLOAD_FIELDS)
+    funnel_before = rollup.contributions([opportunity.pk])
     if lost_reason is not None:
         opportunity.lost_reason = lost_reason.strip()
     forward = stage.kind == StageKind.WON or (stage.kind == StageKind.OPEN and stage.order > current_stage.order)
@@ -301,6 +306,7 @@ def opportunity_move(*, opportunity: Opportunity, stage: Stage, by: User | None 
     opportunity.save()
     _record_entry(opportunity, from_stage=current_stage, at=at, by=by)
     _timeline(opportunity, from_stage=current_stage, at=at, by=by)
+    rollup.refresh(funnel_before, [opportunity.pk])
     payload = webhooks.record_payload(opportunity, PAYLOAD_FIELDS, before=before)
     payload["from_stage"], payload["to_stage"] = current_stage.code, stage.code
     webhooks.event_emit(type="opportunity.stage_changed", payload=payload, account_id=opportunity.account_id)

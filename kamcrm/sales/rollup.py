@@ -1,0 +1,141 @@
+"""The funnel's roll-up (K3 at scale): sales.models.FunnelRollup, kept by the services.
+
+An opportunity contributes to the roll-up rows of its key (its owner and unit, its account's owner,
+unit and region): one to `n` with its amount in cents and cents × probability at its current stage,
+one to `furthest` at the furthest open-or-won stage its history reached, and each completed stay to
+`stay_seconds`/`stays` at that stay's stage. A service that changes opportunities takes their
+contributions before (`contributions`), changes them, and hands the before-state to `refresh`, which
+adds the difference; new opportunities are `added`. The funnel selector reads the roll-up whenever
+the figures asked for do not depend on dates or product lines (sales.selectors.funnel).
+
+Bulk loads (demo, scale generator) call `rebuild()`, which is also the repair tool
+(`kamcrm funnel_rollup_rebuild`); a change to the stages' order or kind needs it too.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from kamcrm.sales.choices import StageKind
+from kamcrm.sales.models import FunnelRollup, Opportunity, OpportunityStageChange, Stage
+
+MEASURES = ("n", "cents", "weighted", "furthest", "stay_seconds", "stays")
+# (stage, owner, owner unit, account owner, account unit, region)
+Key = tuple[int, int, int, int, int, int]
+Contributions = dict[Key, list[int]]
+CHUNK = 5000
+
+
+def _progress_order() -> dict[int, int]:
+    """Open and won stages by id → their order (the stages that count as progress)."""
+    return dict(Stage.objects.filter(kind__in=[StageKind.OPEN, StageKind.WON]).values_list("pk", "order"))
+
+
+def contributions(opportunity_ids: Iterable[int], *, progress: dict[int, int] | None = None) -> Contributions:
+    """What these opportunities add to the roll-up now, by key (two queries per 5,000)."""
+    ids = sorted(set(opportunity_ids))
+    progress = _progress_order() if progress is None else progress
+    out: Contributions = defaultdict(lambda: [0] * len(MEASURES))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        dims: dict[int, tuple[int, int, int, int, int]] = {}
+        for pk, stage_id, amount, probability, *key in (
+                Opportunity.objects.filter(pk__in=chunk).values_list(
+                    "pk", "stage_id", "amount", "probability", "owner_id", "owner_unit_id", "account__owner_id",
+                    "account__owner_unit_id", "account__region_id")):
+            dims[pk] = tuple(key)
+            cents = int(round(amount * 100))
+            row = out[(stage_id, *key)]
+            row[0] += 1
+            row[1] += cents
+            row[2] += cents * probability
+        furthest: dict[int, int] = {}
+        for pk, stage_id, seconds in (OpportunityStageChange.objects.filter(opportunity_id__in=chunk)
+                                      .values_list("opportunity_id", "to_stage_id", "seconds_in_stage")):
+            if stage_id in progress and (pk not in furthest or progress[stage_id] > progress[furthest[pk]]):
+                furthest[pk] = stage_id
+            if seconds is not None:
+                row = out[(stage_id, *dims[pk])]
+                row[4] += seconds
+                row[5] += 1
+        for pk, stage_id in furthest.items():
+            out[(stage_id, *dims[pk])][3] += 1
+    return dict(out)
+
+
+def added(opportunity_ids: Iterable[int]) -> None:
+    """New opportunities (created with their first history entries)."""
+    _apply(contributions(opportunity_ids))
+
+
+def refresh(before: Contributions, opportunity_ids: Iterable[int]) -> None:
+    """The opportunities changed since `before` was taken: add the difference."""
+    delta: Contributions = {key: list(values) for key, values in contributions(opportunity_ids).items()}
+    for key, values in before.items():
+        row = delta.setdefault(key, [0] * len(MEASURES))
+        for i, value in enumerate(values):
+            row[i] -= value
+    _apply(delta)
+
+
+def _apply(delta: Contributions) -> None:
+    """Add each difference to a row of its key, creating the rows that are missing. The rows are read
+    under a row lock, so two transactions changing the same key add up instead of overwriting; rows
+    that fall to all zeros are deleted."""
+    delta = {key: values for key, values in delta.items() if any(values)}
+    if not delta:
+        return
+    existing: dict[Key, tuple[int, list[int]]] = {}
+    rows = (FunnelRollup.objects.select_for_update()
+            .filter(account_owner_id__in={k[3] for k in delta}, stage_id__in={k[0] for k in delta})
+            .order_by("pk").values_list("pk", "stage_id", "owner_id", "owner_unit_id", "account_owner_id",
+                                        "account_unit_id", "region_id", *MEASURES))
+    for pk, *rest in rows:
+        key, values = tuple(rest[:6]), rest[6:]
+        if key in delta:
+            existing.setdefault(key, (pk, values))
+    changed, emptied, created = [], [], []
+    for key, values in delta.items():
+        found = existing.get(key)
+        if found is None:
+            created.append(FunnelRollup(stage_id=key[0], owner_id=key[1], owner_unit_id=key[2], account_owner_id=key[3],
+                                        account_unit_id=key[4], region_id=key[5],
+                                        **dict(zip(MEASURES, values, strict=True))))
+            continue
+        pk, current = found
+        new = [a + b for a, b in zip(current, values, strict=True)]
+        if any(new):
+            changed.append((*new, pk))
+        else:
+            emptied.append(pk)
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE sales_funnelrollup SET n = %s, cents = %s, weighted = %s, furthest = %s, stay_seconds = %s, "
+                "stays = %s WHERE id = %s", changed)
+    if emptied:
+        FunnelRollup.objects.filter(pk__in=emptied).delete()
+    FunnelRollup.objects.bulk_create(created, batch_size=2000)
+
+
+@transaction.atomic
+def rebuild() -> int:
+    """Every row from scratch, over all opportunities in chunks (bulk loads and repair). Returns the
+    number of roll-up rows."""
+    FunnelRollup.objects.all().delete()
+    progress = _progress_order()
+    total: Contributions = defaultdict(lambda: [0] * len(MEASURES))
+    last = 0
+    while True:
+        ids = list(Opportunity.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK * 4])
+        if not ids:
+            break
+        for key, values in contributions(ids, progress=progress).items():
+            row = total[key]
+            for i, value in enumerate(values):
+                row[i] += value
+        last = ids[-1]
+    _apply(dict(total))
+    return FunnelRollup.objects.count()
