@@ -95,6 +95,8 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
             models.Index(fields=["account", "-updated_at"], name="opp_account_updated"),
             models.Index(fields=["owner_unit", "expected_close_date"], name="opp_unit_close"),
+            # Deals due in a period (the week-over-week "slipped" bucket, the list's close-date filter).
+            models.Index(fields=["expected_close_date", "stage"], name="opp_close_stage"),
             models.Index(fields=["expected_close_date", "id"], name="opp_close_id"),
             models.Index(fields=["-updated_at", "-id"], name="opp_updated_id"),
             models.Index(fields=["-amount", "-id"], name="opp_amount_id"),
