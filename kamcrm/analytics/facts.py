@@ -250,40 +250,50 @@ def facts_rebuild() -> int:
     return written
 
 
-def facts_rebuild_sql() -> int:
-    """Both grains from scratch in three set-based statements (bulk loads: the scale generator). The
-    owner, unit and region are the accounts' current ones; accounts with an ownership history are then
-    refreshed one by one through facts_refresh, which reads that history. Returns the fact rows."""
+def facts_rebuild_sql(*, accounts_per_statement: int = 50_000) -> int:
+    """Both grains from scratch, set-based (bulk loads: the scale generator): the account grain in one
+    INSERT … SELECT per range of account ids (so that each GROUP BY stays in memory: at 1M agreements
+    the account grain is nearly as many rows as the slices, and one statement over all of them spilled
+    to disk for most of an hour), then the roll-ups from it in one statement. The owner, unit and region
+    are the accounts' current ones; accounts with an ownership history are then refreshed one by one
+    through facts_refresh, which reads that history. Returns the fact rows."""
     from kamcrm.customers.models import AccountOwnership
 
     month_of_invoice = ("date_trunc('month', i.invoice_date)::date" if connection.vendor == "postgresql"
                         else "date(i.invoice_date, 'start of month')")
     month_of_payment = month_of_invoice.replace("i.invoice_date", "p.received_on")
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("DELETE FROM analytics_revenuerollup")
         cursor.execute("DELETE FROM analytics_revenuefact")
-        cursor.execute(f"""
-            INSERT INTO analytics_revenuefact (month, account_id, product_line_id, owner_id, owner_unit_id,
-                                               region_id, expected, billed, collected)
-            SELECT src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id,
-                   SUM(src.expected), SUM(src.billed), SUM(src.collected)
-            FROM (
-                SELECT g.account_id, s.month, p.line_id, s.amount AS expected, 0 AS billed, 0 AS collected
-                FROM agreements_revenueslice s
-                JOIN agreements_agreement g ON g.id = s.agreement_id
-                JOIN agreements_agreementline l ON l.id = s.line_id
-                JOIN products_product p ON p.id = l.product_id
-                WHERE s.superseded_at IS NULL
-                UNION ALL
-                SELECT i.account_id, {month_of_invoice}, i.product_line_id, 0, i.amount, 0
-                FROM receivables_invoice i WHERE i.status <> 'void'
-                UNION ALL
-                SELECT p.account_id, {month_of_payment}, NULL, 0, 0, p.amount
-                FROM receivables_payment p
-            ) src
-            JOIN customers_account a ON a.id = src.account_id
-            GROUP BY src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id""")
-        written = cursor.rowcount
+        cursor.execute("SELECT MIN(id), MAX(id) FROM customers_account")
+        low, high = cursor.fetchone()
+        written = 0
+        for start in range(low or 0, (high or -1) + 1, accounts_per_statement):
+            bounds = [start, start + accounts_per_statement - 1]
+            cursor.execute(f"""
+                INSERT INTO analytics_revenuefact (month, account_id, product_line_id, owner_id, owner_unit_id,
+                                                   region_id, expected, billed, collected)
+                SELECT src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id,
+                       SUM(src.expected), SUM(src.billed), SUM(src.collected)
+                FROM (
+                    SELECT g.account_id, s.month, p.line_id, s.amount AS expected, 0 AS billed, 0 AS collected
+                    FROM agreements_revenueslice s
+                    JOIN agreements_agreement g ON g.id = s.agreement_id
+                    JOIN agreements_agreementline l ON l.id = s.line_id
+                    JOIN products_product p ON p.id = l.product_id
+                    WHERE s.superseded_at IS NULL AND g.account_id BETWEEN %s AND %s
+                    UNION ALL
+                    SELECT i.account_id, {month_of_invoice}, i.product_line_id, 0, i.amount, 0
+                    FROM receivables_invoice i WHERE i.status <> 'void' AND i.account_id BETWEEN %s AND %s
+                    UNION ALL
+                    SELECT p.account_id, {month_of_payment}, NULL, 0, 0, p.amount
+                    FROM receivables_payment p WHERE p.account_id BETWEEN %s AND %s
+                ) src
+                JOIN customers_account a ON a.id = src.account_id
+                GROUP BY src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id""", bounds * 3)
+            written += cursor.rowcount
         cursor.execute("""
             INSERT INTO analytics_revenuerollup (month, product_line_id, owner_id, owner_unit_id, region_id,
                                                  expected, billed, collected)

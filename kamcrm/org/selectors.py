@@ -131,11 +131,16 @@ def account_q(user: User, action: str = VIEW, *, prefix: str = "") -> Q:
 
 
 def visible(qs: QuerySet, user: User, action: str = VIEW) -> QuerySet:
-    """Scope any queryset of a model that declares ACCOUNT_PATH to what `user` may see (or edit)."""
+    """Scope any queryset of a model that declares ACCOUNT_PATH to what `user` may see (or edit). A
+    model may also grant access record by record (`also_visible_to(user, action)` → Q or None), as an
+    opportunity does to its collaborators."""
     prefix = getattr(qs.model, "ACCOUNT_PATH", None)
     if prefix is None:
         raise TypeError(f"{qs.model.__name__} declares no ACCOUNT_PATH; it cannot be scoped")
-    return qs.filter(account_q(user, action, prefix=prefix))
+    q = account_q(user, action, prefix=prefix)
+    also = getattr(qs.model, "also_visible_to", None)
+    extra = also(user, action) if also is not None and not reach(user, action).everything else None
+    return qs.filter(q | extra if extra is not None else q)
 
 
 def get_visible_or_404(qs: QuerySet, user: User, action: str = VIEW, **lookup):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from kamcrm.core.models import ExternalIdModel, TimeStampedModel
@@ -95,8 +95,6 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["owner", "stage"], name="opp_owner_stage"),
             models.Index(fields=["account", "-updated_at"], name="opp_account_updated"),
             models.Index(fields=["owner_unit", "expected_close_date"], name="opp_unit_close"),
-            # Deals due in a period (the week-over-week "slipped" bucket, the list's close-date filter).
-            models.Index(fields=["expected_close_date", "stage"], name="opp_close_stage"),
             models.Index(fields=["expected_close_date", "id"], name="opp_close_id"),
             models.Index(fields=["-updated_at", "-id"], name="opp_updated_id"),
             models.Index(fields=["-amount", "-id"], name="opp_amount_id"),
@@ -105,6 +103,14 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def also_visible_to(cls, user, action: str) -> Q | None:  # noqa: ANN001
+        """Collaborators see the opportunity they help with, wherever they sit (org.selectors.visible);
+        seeing it does not let them change it."""
+        if action != "view" or not getattr(user, "pk", None):
+            return None
+        return Q(Exists(cls.collaborators.through.objects.filter(opportunity_id=OuterRef("pk"), user_id=user.pk)))
 
     @property
     def weighted_amount(self) -> Decimal:

@@ -169,8 +169,8 @@ def funnel(*, user: User, unit: OrgUnit | None = None, owner: User | None = None
     close date; `as_of` rebuilds it from the stage history at the end of that day.
 
     The current funnel narrowed at most by unit and owner is read from the roll-up (sales.rollup: tens
-    of thousands of rows whatever the number of opportunities), plus a live read of the accounts the
-    user sees only through an account team. Anything narrower or in the past is read live from the
+    of thousands of rows whatever the number of opportunities), plus a live read of what the user sees
+    only through an account team or as a collaborator. Anything narrower or in the past is read live from the
     opportunities and their history, in three or four queries. `source="live"` forces the live read
     (tests compare the two)."""
     stages = list(Stage.objects.order_by("order", "id"))
@@ -211,7 +211,7 @@ def _empty_raw(stages: list[Stage]) -> dict[int, dict[str, int]]:
 def _rollup_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner: User | None
                 ) -> dict[int, dict[str, int]]:
     """The roll-up rows the user's reach covers (account_q's tests on the account's owner, unit and
-    region), summed per stage in one query; then, live, the accounts seen only through an account team."""
+    region), summed per stage in one query; then, live, what the user sees beyond that (_beyond_reach)."""
     raw = _empty_raw(stages)
     r = reach(user, VIEW)
     rows = FunnelRollup.objects.all()
@@ -240,31 +240,37 @@ def _rollup_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner:
     for stage in progress:
         raw[stage.pk]["reached"] = sum(furthest.get(s.pk, 0) for s in progress if s.order >= stage.order)
     if not r.everything:
-        team_only = (Opportunity.objects.filter(account_id__in=_team_only_accounts(user, r))
-                     if r.owner_ids else Opportunity.objects.none())
-        if team_only.exists():
+        beyond = _beyond_reach(user, r)
+        if beyond is not None:
             extra = _live_raw(stages, user=user, unit=unit, owner=owner, line_id=None, close_from=None,
-                              close_to=None, as_of=None, base=team_only)
+                              close_to=None, as_of=None, base=beyond)
             for pk, sums in extra.items():
                 for name in RAW:
                     raw[pk][name] += sums[name]
     return raw
 
 
-def _team_only_accounts(user: User, r) -> QuerySet:  # noqa: ANN001 - r: org.selectors.Reach
-    """The accounts `user` sees through a current account-team membership and by nothing else."""
-    from kamcrm.customers.models import Account, AccountTeamMember
+def _beyond_reach(user: User, r) -> QuerySet[Opportunity] | None:  # noqa: ANN001 - r: org.selectors.Reach
+    """The opportunities `user` sees other than through their reach over the accounts (which the
+    roll-up covers): those of accounts whose team they are on, and those they collaborate on. None when
+    there are none (one query, each half by an index on the user; most people have neither)."""
+    from kamcrm.customers.models import AccountTeamMember
 
     today = timezone.localdate()
     on_team = (AccountTeamMember.objects.filter(user_id=user.pk)
                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today),
                        Q(valid_to__isnull=True) | Q(valid_to__gte=today)).values("account_id"))
-    covered = Q(owner_id__in=sorted(r.owner_ids))
+    collaborating = Opportunity.collaborators.through.objects.filter(user_id=user.pk).values("opportunity_id")
+    covered = Q(account__owner_id__in=sorted(r.owner_ids))
     for path in r.unit_paths:
-        covered |= Q(owner_unit__path__startswith=path)
+        covered |= Q(account__owner_unit__path__startswith=path)
     for path in r.region_paths:
-        covered |= Q(region__path__startswith=path)
-    return Account.objects.filter(pk__in=on_team).exclude(covered).values("pk")
+        covered |= Q(account__region__path__startswith=path)
+    by_team = Opportunity.objects.filter(account_id__in=on_team).exclude(covered).order_by().values("pk")
+    by_collaboration = Opportunity.objects.filter(pk__in=collaborating).exclude(covered).order_by().values("pk")
+    if not by_team.union(by_collaboration)[:1]:
+        return None
+    return Opportunity.objects.filter(Q(pk__in=by_team) | Q(pk__in=by_collaboration))
 
 
 def _live_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner: User | None, line_id: int | None,
@@ -274,7 +280,7 @@ def _live_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner: U
     stage and probability (the weighted amount is Σ probability × amount, exact in whole cents on every
     database); from the history, the reached counts and the stays (_history_raw). When the user sees
     everything and nothing narrows the funnel, the history is read without re-checking which
-    opportunities it belongs to. `base` replaces the visible opportunities (the roll-up's team-only part)."""
+    opportunities it belongs to. `base` replaces the visible opportunities (the part beyond the roll-up)."""
     raw = _empty_raw(stages)
     opportunities = base if base is not None else visible(Opportunity.objects.all(), user, VIEW)
     narrowed = base is not None or any(x is not None for x in (unit, owner, line_id, close_from, close_to))

@@ -38,7 +38,8 @@ def rollup_table() -> dict[tuple, list[int]]:
 
 
 def assert_rollup_matches_live(org) -> None:
-    viewers = [org.admin, org.exec_, org.dept_head, org.manager, org.rep, org.peer, org.outsider, org.marketing]
+    viewers = [org.admin, org.exec_, org.dept_head, org.manager, org.rep, org.peer, org.outsider, org.marketing,
+               org.service]
     for user in viewers:
         for narrowing in ({}, {"unit": org.team_e1}, {"owner": org.rep}, {"unit": org.west}):
             assert figures(funnel(user=user, **narrowing)) == figures(funnel(user=user, source="live", **narrowing)), \
@@ -56,7 +57,8 @@ def random_operations(org, seed: int, steps: int) -> None:
     for step in range(steps):
         at = start + dt.timedelta(days=step * 3, hours=rnd.randint(0, 20))
         opportunities = list(Opportunity.objects.order_by("pk"))
-        action = rnd.choice(["create", "create", "move", "move", "move", "amount", "owner", "region", "reassign"])
+        action = rnd.choice(["create", "create", "move", "move", "move", "amount", "owner", "region", "reassign",
+                             "collaborators"])
         if action == "create" or not opportunities:
             account = rnd.choice(accounts)
             account.refresh_from_db()
@@ -82,6 +84,11 @@ def random_operations(org, seed: int, steps: int) -> None:
             account = rnd.choice(accounts)
             account.refresh_from_db()
             customer_services.account_update(account=account, data={"region": rnd.choice([org.east, org.west])})
+        elif action == "collaborators":
+            # Marketing (east) and the outsider (west) see an opportunity they collaborate on.
+            opportunity = rnd.choice(opportunities)
+            services.opportunity_update(opportunity=opportunity, data={
+                "collaborators": rnd.sample([org.marketing, org.outsider, org.service], rnd.randint(0, 2))})
         else:
             account = org.acct
             account.refresh_from_db()
@@ -119,3 +126,14 @@ def test_a_bulk_load_is_made_good_by_the_rebuild_command(org, capsys):
     call_command("funnel_rollup_rebuild")
     assert rollup_table() == kept
     assert "roll-up rows" in capsys.readouterr().out
+
+
+def test_a_collaborator_sees_the_opportunity_in_the_funnel_but_nothing_else_of_the_account(org):
+    opportunity = services.opportunity_create(account=org.acct, name="园区专网", owner=org.rep,
+                                              amount=Decimal("1000.00"))
+    services.opportunity_create(account=org.acct, name="另一个商机", owner=org.rep, amount=Decimal("5.00"))
+    assert sum(r.count for r in funnel(user=org.service).rows) == 0
+    services.opportunity_update(opportunity=opportunity, data={"collaborators": [org.service]})
+    rows = funnel(user=org.service).rows
+    assert sum(r.count for r in rows) == 1 and sum(r.amount for r in rows) == Decimal("1000.00")
+    assert figures(funnel(user=org.service)) == figures(funnel(user=org.service, source="live"))

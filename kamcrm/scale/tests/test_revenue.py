@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from kamcrm.agreements.choices import AgreementStatus
 from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, RevenueSlice
-from kamcrm.analytics.facts import facts_direct, rollup_totals
+from kamcrm.analytics.facts import facts_direct, facts_rebuild_sql, rollup_totals
 from kamcrm.analytics.models import RevenueFact
 from kamcrm.analytics.selectors import revenue_by_unit_month
 from kamcrm.org.models import User
@@ -44,6 +44,13 @@ def test_agreements_schedules_and_facts():
               for f in RevenueFact.objects.all()}
     assert stored == facts_direct()
     assert sum(v["expected"] for v in rollup_totals().values()) == sum(totals.values())
+    # Rebuilt in many ranges of account ids (as at 1M accounts), the same facts and roll-ups.
+    rollups = rollup_totals()
+    facts_rebuild_sql(accounts_per_statement=37)
+    assert {(f.account_id, f.product_line_id, f.month): {"expected": f.expected, "billed": f.billed,
+                                                         "collected": f.collected}
+            for f in RevenueFact.objects.all()} == stored
+    assert rollup_totals() == rollups
     grid = revenue_by_unit_month(user=User.objects.get(username=f"{USER_PREFIX}exec"), year=TODAY.year)
     in_year = sum(a for m, a in RevenueSlice.objects.values_list("month", "amount") if m.year == TODAY.year)
     assert grid.total == in_year > 0
