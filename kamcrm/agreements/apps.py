@@ -8,7 +8,7 @@ class AgreementsConfig(AppConfig):
     verbose_name = _("Agreements")
 
     def ready(self):
-        from kamcrm.agreements.models import Agreement, AgreementLine, Order, OrderLine
+        from kamcrm.agreements.models import Agreement, AgreementLine, Order, OrderLine, RevenueRecognition
         from kamcrm.audit.registry import register
         from kamcrm.audit.timeline import register_kinds
 
@@ -16,4 +16,5 @@ class AgreementsConfig(AppConfig):
         register(AgreementLine, exclude=("version",))
         register(Order, timeline=True)
         register(OrderLine)
+        register(RevenueRecognition, exclude=("recorded_at",))
         register_kinds([("agreement_change", _("agreement change"))])

@@ -179,6 +179,34 @@ class RevenueSlice(models.Model):
         return f"{self.line_id} {self.month:%Y-%m} {self.amount} v{self.version}"
 
 
+class RevenueRecognition(models.Model):
+    """Revenue recognised for an agreement line in a month, as finance reports it (imported, or sent
+    through the API): what sits beside the expected slices and the billed invoices. One figure per line
+    and month; a newer figure replaces it (the change is audited)."""
+
+    ACCOUNT_PATH = "agreement__account__"
+
+    agreement = models.ForeignKey(Agreement, verbose_name=_("agreement"), on_delete=models.CASCADE,
+                                  related_name="recognitions")
+    line = models.ForeignKey(AgreementLine, verbose_name=_("agreement line"), on_delete=models.CASCADE,
+                             related_name="recognitions")
+    month = models.DateField(_("month"))
+    amount = models.DecimalField(_("recognised revenue"), **MONEY)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["line", "month"]
+        verbose_name = _("recognised revenue")
+        verbose_name_plural = _("recognised revenue")
+        constraints = [models.UniqueConstraint(fields=["line", "month"], name="agreements_recognition_line_month")]
+        indexes = [models.Index(fields=["agreement", "month"], name="recognition_agreement_month")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.month:%Y-%m} {self.amount}"
+
+
 class Order(TimeStampedModel, ExternalIdModel):
     ACCOUNT_PATH = "account__"
 

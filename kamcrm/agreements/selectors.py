@@ -11,7 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext
 
-from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, RevenueSlice
+from kamcrm.agreements.models import (
+    Agreement,
+    AgreementChange,
+    AgreementLine,
+    RevenueRecognition,
+    RevenueSlice,
+)
 from kamcrm.core.pagination import Page, keyset_page
 from kamcrm.org.models import User
 from kamcrm.org.selectors import VIEW, get_visible_or_404, visible
@@ -68,14 +74,30 @@ class ScheduleGrid:
     months: list[dt.date]
     rows: list[tuple[AgreementLine, list[Decimal | None]]]
     totals: list[Decimal] = field(default_factory=list)
+    # Actuals beside the expected totals, per month of the grid (current figures, whatever `at`).
+    billed: list[Decimal] = field(default_factory=list)
+    recognised: list[Decimal] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
         return sum(self.totals, ZERO)
 
+    @property
+    def billed_total(self) -> Decimal:
+        return sum(self.billed, ZERO)
+
+    @property
+    def recognised_total(self) -> Decimal:
+        return sum(self.recognised, ZERO)
+
 
 def schedule_grid(*, agreement: Agreement, at: dt.datetime | None = None) -> ScheduleGrid:
-    """Lines down, months across: the schedule as it stands now, or as it stood at `at`. Two queries."""
+    """Lines down, months across: the schedule as it stands now, or as it stood at `at`; under it what
+    was billed (the agreement's invoices by invoice month, void ones aside) and recognised in each
+    month, as recorded now. Four queries."""
+    from kamcrm.receivables.choices import InvoiceStatus
+    from kamcrm.receivables.models import Invoice
+
     lines = agreement_lines(agreement=agreement)
     cells: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
     for s in slices_as_of(RevenueSlice.objects.filter(agreement=agreement), at).values("line_id", "month", "amount"):
@@ -83,7 +105,19 @@ def schedule_grid(*, agreement: Agreement, at: dt.datetime | None = None) -> Sch
     months = sorted({m for by_month in cells.values() for m in by_month})
     rows = [(line, [cells[line.pk].get(m) for m in months]) for line in lines]
     totals = [sum((cells[line.pk].get(m, ZERO) for line in lines), ZERO) for m in months]
-    return ScheduleGrid(months=months, rows=rows, totals=totals)
+    billed: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
+    for day, amount in (Invoice.objects.filter(agreement=agreement).exclude(status=InvoiceStatus.VOID)
+                        .values_list("invoice_date", "amount")):
+        billed[day.replace(day=1)] += amount
+    recognised: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
+    for month, amount in RevenueRecognition.objects.filter(agreement=agreement).values_list("month", "amount"):
+        recognised[month] += amount
+    return ScheduleGrid(months=months, rows=rows, totals=totals, billed=[billed[m] for m in months],
+                        recognised=[recognised[m] for m in months])
+
+
+def agreement_recognitions(*, agreement: Agreement) -> list[RevenueRecognition]:
+    return list(RevenueRecognition.objects.filter(agreement=agreement).order_by("month", "line_id"))
 
 
 def expected_for_month(*, qs: QuerySet[RevenueSlice], month: dt.date, at: dt.datetime | None = None) -> Decimal:

@@ -22,7 +22,15 @@ from django.utils.translation import gettext as _
 
 from kamcrm.agreements import schedule as sched
 from kamcrm.agreements.choices import AgreementStatus, ChangeKind, OrderStatus, Rule
-from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, Order, OrderLine, RevenueSlice
+from kamcrm.agreements.models import (
+    Agreement,
+    AgreementChange,
+    AgreementLine,
+    Order,
+    OrderLine,
+    RevenueRecognition,
+    RevenueSlice,
+)
 from kamcrm.analytics.facts import facts_refresh
 from kamcrm.core.services import model_update
 from kamcrm.org.models import User
@@ -642,3 +650,52 @@ def order_deliver_for(*, user: User, order_id: int, line_id: int, quantity: Deci
         if line is None:
             raise ValidationError({"line": _("Line %(id)s is not on this order.") % {"id": line_id}})
         return order_deliver(order=order, line=line, quantity=quantity, by=user)
+
+
+# ---- recognised revenue (beside the expected slices and the billed invoices) ------------------------
+
+@transaction.atomic
+def revenue_recognise(*, line: AgreementLine, month: dt.date, amount: Any, by: User | None = None
+                      ) -> RevenueRecognition | None:
+    """Record what finance recognised for `line` in `month`, replacing an earlier figure for that month
+    (zero removes it). Only signed agreements, and only months of their term."""
+    agreement = line.agreement
+    if agreement.status in EDITABLE_STATUSES:
+        raise ValidationError({"line": _("Revenue is recognised on signed agreements only.")})
+    if not isinstance(month, dt.date):
+        raise ValidationError({"month": _("Enter a month (YYYY-MM).")})
+    month = month.replace(day=1)
+    if not agreement.start_date.replace(day=1) <= month <= agreement.end_date:
+        raise ValidationError({"month": _("%(month)s is outside the agreement's term (%(start)s – %(end)s).")
+                               % {"month": month.strftime("%Y-%m"), "start": agreement.start_date,
+                                  "end": agreement.end_date}})
+    try:
+        amount = Decimal(str(amount)).quantize(sched.CENT)
+    except (ArithmeticError, ValueError):
+        raise ValidationError({"amount": _("Enter an amount.")}) from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e14"):
+        raise ValidationError({"amount": _("Enter an amount.")})
+    current = RevenueRecognition.objects.select_for_update().filter(line=line, month=month).first()
+    if current is not None and amount == 0:
+        current.delete()
+        current = None
+    elif current is not None:
+        if current.amount != amount:
+            current.amount, current.recorded_at, current.recorded_by = amount, timezone.now(), by
+            current.save()
+    elif amount != 0:
+        current = RevenueRecognition.objects.create(agreement=agreement, line=line, month=month, amount=amount,
+                                                    recorded_at=timezone.now(), recorded_by=by)
+    facts_refresh([agreement.account_id], [month], measures=("recognised",))
+    return current
+
+
+def revenue_recognise_for(*, user: User, agreement_id: int, line_id: int, month: dt.date, amount: Any
+                          ) -> RevenueRecognition | None:
+    """The API and import path: `user` must be able to edit the agreement; the line must be one of its."""
+    with transaction.atomic():
+        agreement = get_visible_or_404(Agreement.objects.select_for_update(), user, EDIT, pk=agreement_id)
+        line = AgreementLine.objects.filter(agreement=agreement, pk=line_id).select_related("agreement").first()
+        if line is None:
+            raise ValidationError({"line": _("Choose a line of this agreement.")})
+        return revenue_recognise(line=line, month=month, amount=amount, by=user)

@@ -23,7 +23,7 @@ from kamcrm.analytics.models import RevenueFact, RevenueRollup
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-MEASURES = ("expected", "billed", "collected")
+MEASURES = ("expected", "billed", "collected", "recognised")
 Key = tuple[int, int | None, dt.date]  # account, product line, month
 
 
@@ -45,7 +45,7 @@ def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.d
     """(account, product line, month) → expected, billed, collected, summed straight from the sources
     (only the sources of `measures`; the others are left at zero)."""
     measures = set(measures)
-    from kamcrm.agreements.models import RevenueSlice
+    from kamcrm.agreements.models import RevenueRecognition, RevenueSlice
     from kamcrm.receivables.choices import InvoiceStatus
     from kamcrm.receivables.models import Invoice, Payment
 
@@ -54,14 +54,17 @@ def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.d
     out: dict[Key, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
 
     slices = RevenueSlice.objects.filter(superseded_at__isnull=True)
+    recognitions = RevenueRecognition.objects.all()
     invoices = Invoice.objects.exclude(status=InvoiceStatus.VOID)
     payments = Payment.objects.all()
     if ids is not None:
         slices = slices.filter(agreement__account_id__in=ids)
+        recognitions = recognitions.filter(agreement__account_id__in=ids)
         invoices = invoices.filter(account_id__in=ids)
         payments = payments.filter(account_id__in=ids)
     if months is not None:
         slices = slices.filter(month__in=months)
+        recognitions = recognitions.filter(month__in=months)
         end = (months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) if months else None
         span = Q(invoice_date__gte=months[0], invoice_date__lt=end) if months else Q(pk__in=[])
         invoices = invoices.filter(span)
@@ -73,6 +76,8 @@ def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.d
         invoices = invoices.none()
     if "collected" not in measures:
         payments = payments.none()
+    if "recognised" not in measures:
+        recognitions = recognitions.none()
     for row in (slices.values(a=F("agreement__account_id"), pl=F("line__product__line_id"), m=F("month"))
                 .annotate(v=Sum("amount")).order_by()):
         out[(row["a"], row["pl"], _month(row["m"]))]["expected"] += _cents(row["v"])
@@ -81,6 +86,9 @@ def facts_direct(account_ids: Iterable[int] | None = None, months: Iterable[dt.d
         month = _month(row["m"])
         if wanted is None or month in wanted:
             out[(row["a"], row["pl"], month)]["billed"] += _cents(row["v"])
+    for row in (recognitions.values(a=F("agreement__account_id"), pl=F("line__product__line_id"), m=F("month"))
+                .annotate(v=Sum("amount")).order_by()):
+        out[(row["a"], row["pl"], _month(row["m"]))]["recognised"] += _cents(row["v"])
     for row in payments.values(a=F("account_id"), m=TruncMonth("received_on")).annotate(v=Sum("amount")).order_by():
         month = _month(row["m"])
         if wanted is None or month in wanted:
@@ -189,7 +197,7 @@ def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None =
         RevenueFact.objects.filter(pk__in=gone).delete()
     if updated:
         with connection.cursor() as cursor:
-            cursor.executemany("UPDATE analytics_revenuefact SET expected = %s, billed = %s, collected = %s "
+            cursor.executemany("UPDATE analytics_revenuefact SET expected = %s, billed = %s, collected = %s, recognised = %s "
                                "WHERE id = %s", updated)
     RevenueFact.objects.bulk_create(created, batch_size=2000)
     _apply(deltas)
@@ -232,7 +240,8 @@ def _apply(deltas: dict[tuple, dict[str, Decimal]]) -> None:
         # more in Python than the database spends on these few dozen rows.
         with connection.cursor() as cursor:
             cursor.executemany(
-                "UPDATE analytics_revenuerollup SET expected = %s, billed = %s, collected = %s WHERE id = %s", changed)
+                "UPDATE analytics_revenuerollup SET expected = %s, billed = %s, collected = %s, recognised = %s "
+                "WHERE id = %s", changed)
     RevenueRollup.objects.bulk_create(created, batch_size=2000)
 
 
@@ -274,31 +283,39 @@ def facts_rebuild_sql(*, accounts_per_statement: int = 50_000) -> int:
             bounds = [start, start + accounts_per_statement - 1]
             cursor.execute(f"""
                 INSERT INTO analytics_revenuefact (month, account_id, product_line_id, owner_id, owner_unit_id,
-                                                   region_id, expected, billed, collected)
+                                                   region_id, expected, billed, collected, recognised)
                 SELECT src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id,
-                       SUM(src.expected), SUM(src.billed), SUM(src.collected)
+                       SUM(src.expected), SUM(src.billed), SUM(src.collected), SUM(src.recognised)
                 FROM (
-                    SELECT g.account_id, s.month, p.line_id, s.amount AS expected, 0 AS billed, 0 AS collected
+                    SELECT g.account_id, s.month, p.line_id, s.amount AS expected, 0 AS billed, 0 AS collected,
+                           0 AS recognised
                     FROM agreements_revenueslice s
                     JOIN agreements_agreement g ON g.id = s.agreement_id
                     JOIN agreements_agreementline l ON l.id = s.line_id
                     JOIN products_product p ON p.id = l.product_id
                     WHERE s.superseded_at IS NULL AND g.account_id BETWEEN %s AND %s
                     UNION ALL
-                    SELECT i.account_id, {month_of_invoice}, i.product_line_id, 0, i.amount, 0
+                    SELECT i.account_id, {month_of_invoice}, i.product_line_id, 0, i.amount, 0, 0
                     FROM receivables_invoice i WHERE i.status <> 'void' AND i.account_id BETWEEN %s AND %s
                     UNION ALL
-                    SELECT p.account_id, {month_of_payment}, NULL, 0, 0, p.amount
+                    SELECT p.account_id, {month_of_payment}, NULL, 0, 0, p.amount, 0
                     FROM receivables_payment p WHERE p.account_id BETWEEN %s AND %s
+                    UNION ALL
+                    SELECT g.account_id, r.month, p.line_id, 0, 0, 0, r.amount
+                    FROM agreements_revenuerecognition r
+                    JOIN agreements_agreement g ON g.id = r.agreement_id
+                    JOIN agreements_agreementline l ON l.id = r.line_id
+                    JOIN products_product p ON p.id = l.product_id
+                    WHERE g.account_id BETWEEN %s AND %s
                 ) src
                 JOIN customers_account a ON a.id = src.account_id
-                GROUP BY src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id""", bounds * 3)
+                GROUP BY src.month, a.id, src.line_id, a.owner_id, a.owner_unit_id, a.region_id""", bounds * 4)
             written += cursor.rowcount
         cursor.execute("""
             INSERT INTO analytics_revenuerollup (month, product_line_id, owner_id, owner_unit_id, region_id,
-                                                 expected, billed, collected)
+                                                 expected, billed, collected, recognised)
             SELECT month, product_line_id, owner_id, owner_unit_id, region_id, SUM(expected), SUM(billed),
-                   SUM(collected)
+                   SUM(collected), SUM(recognised)
             FROM analytics_revenuefact
             GROUP BY month, product_line_id, owner_id, owner_unit_id, region_id""")
     with_history = list(AccountOwnership.objects.values_list("account_id", flat=True).distinct())

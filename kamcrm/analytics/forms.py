@@ -12,7 +12,8 @@ from kamcrm.org.choices import UnitKind
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.sales.forms import USER_LOOKUP, _show_selected, unit_queryset
 
-MEASURE_LABELS = {"expected": _("Expected revenue"), "billed": _("Billed revenue"), "collected": _("Collected cash")}
+MEASURE_LABELS = {"expected": _("Expected revenue"), "billed": _("Billed revenue"), "collected": _("Collected cash"),
+                  "recognised": _("Recognised revenue")}
 
 
 class RevenueFilterForm(TablerFormMixin, forms.Form):

@@ -1,4 +1,5 @@
-"""Revenue facts (K4, K5, K7): the monthly expected revenue, billed revenue and collected cash that
+"""Revenue facts (K4, K5, K7): the monthly expected revenue, billed revenue, collected cash and
+recognised revenue (as finance reports it, agreements.RevenueRecognition) that
 targets and reports read, kept current by the services (analytics.facts.facts_refresh) whenever an
 agreement's schedule, an invoice or a payment changes.
 
@@ -35,6 +36,7 @@ class RevenueFact(models.Model):
     expected = models.DecimalField(_("expected revenue"), **MONEY)
     billed = models.DecimalField(_("billed revenue"), **MONEY)
     collected = models.DecimalField(_("collected cash"), **MONEY)
+    recognised = models.DecimalField(_("recognised revenue"), **MONEY)
 
     class Meta:
         verbose_name = _("revenue fact")
@@ -61,6 +63,7 @@ class RevenueRollup(models.Model):
     expected = models.DecimalField(_("expected revenue"), **MONEY)
     billed = models.DecimalField(_("billed revenue"), **MONEY)
     collected = models.DecimalField(_("collected cash"), **MONEY)
+    recognised = models.DecimalField(_("recognised revenue"), **MONEY)
 
     class Meta:
         verbose_name = _("revenue roll-up")

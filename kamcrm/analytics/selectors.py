@@ -21,7 +21,7 @@ from kamcrm.org.selectors import VIEW, reach, visible
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-MEASURES = ("expected", "billed", "collected")
+MEASURES = ("expected", "billed", "collected", "recognised")
 
 
 def rollup_queryset(user: User) -> QuerySet[RevenueRollup]:

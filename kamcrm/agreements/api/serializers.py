@@ -239,6 +239,20 @@ class ScheduleSerializer(serializers.Serializer):
     lines = ScheduleLineSerializer(many=True)
     totals = serializers.ListField(child=serializers.DecimalField(**MONEY))
     total = serializers.DecimalField(**MONEY)
+    billed = serializers.ListField(child=serializers.DecimalField(**MONEY),
+                                   help_text=_("Billed per month of `months` (the agreement's invoices, now)."))
+    recognised = serializers.ListField(child=serializers.DecimalField(**MONEY),
+                                       help_text=_("Recognised per month of `months` (as recorded now)."))
+
+
+class RecognitionSerializer(serializers.Serializer):
+    """One month's recognised revenue for one line of the agreement."""
+
+    line = serializers.IntegerField(help_text=_("The agreement line (its id, from `lines/`)."))
+    month = serializers.DateField(input_formats=["%Y-%m", "%Y-%m-%d"], format="%Y-%m",
+                                  help_text=_("YYYY-MM (a day in the month is accepted)."))
+    amount = serializers.DecimalField(**MONEY, help_text=_("Replaces the month's figure for the line; 0 removes it."))
+    recorded_at = serializers.DateTimeField(read_only=True)
 
 
 # ---- orders -------------------------------------------------------------------------------------

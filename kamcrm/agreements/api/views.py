@@ -33,6 +33,7 @@ from kamcrm.agreements.api.serializers import (
     DeliverSerializer,
     EffectiveSerializer,
     OrderSerializer,
+    RecognitionSerializer,
     RenewSerializer,
     ScheduleSerializer,
     SignSerializer,
@@ -242,8 +243,31 @@ class AgreementViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
             "total": grid.total,
             "lines": [{"line": line.pk, "product": line.product, "amounts": cells,
                        "total": sum((c for c in cells if c is not None), Decimal("0"))} for line, cells in grid.rows],
+            "billed": grid.billed, "recognised": grid.recognised,
         }
         return Response(ScheduleSerializer(data, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses={200: RecognitionSerializer(many=True),
+                                               404: OpenApiResponse(description="Not found.")},
+                   description="Recognised revenue (as finance reports it) per line and month.")
+    @extend_schema(methods=["POST"], request=RecognitionSerializer,
+                   responses={200: RecognitionSerializer(many=True), **REFUSED},
+                   description="Record the recognised revenue of one line for one month (replacing the month's "
+                               "figure; 0 removes it). Needs edit rights on the agreement. Answers the list.")
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
+    def recognised(self, request, pk=None):
+        if request.method == "POST":
+            agreement = self.get_object_for_edit()
+            body = RecognitionSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            values = body.validated_data
+            services.revenue_recognise_for(user=request.user, agreement_id=agreement.pk, line_id=values["line"],
+                                           month=values["month"], amount=values["amount"])
+        else:
+            agreement = self.get_object()
+        rows = selectors.agreement_recognitions(agreement=agreement)
+        return Response(RecognitionSerializer([{"line": r.line_id, "month": r.month, "amount": r.amount,
+                                                "recorded_at": r.recorded_at} for r in rows], many=True).data)
 
 
 class OrderViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):

@@ -41,7 +41,7 @@ def test_demo_has_agreements_of_every_type_and_status_with_receivables(demo):
                                      due_date__lt=today_local())
     assert overdue.count() >= 5
     stored = {(f.account_id, f.product_line_id, f.month): {"expected": f.expected, "billed": f.billed,
-                                                          "collected": f.collected}
+                                                          "collected": f.collected, "recognised": f.recognised}
               for f in RevenueFact.objects.all()}
     assert stored == facts_direct()
     # a second run adds nothing

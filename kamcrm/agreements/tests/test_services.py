@@ -47,7 +47,7 @@ def make(org, products, number="HT-2026-001", amount="120000", rule=Rule.MONTHLY
 def assert_facts_match():
     direct = facts_direct()
     stored = {(f.account_id, f.product_line_id, f.month): {"expected": f.expected, "billed": f.billed,
-                                                          "collected": f.collected}
+                                                          "collected": f.collected, "recognised": f.recognised}
               for f in RevenueFact.objects.all()}
     assert stored == direct
     rolled: dict = {}
@@ -180,8 +180,9 @@ def test_facts_equal_a_direct_sum_after_random_operations(org, products, seed):
     accounts = [org.acct, org.other]
     owners = {org.acct.pk: org.rep, org.other.pk: org.outsider}
     agreements = []
-    for step in range(40):
-        op = rnd.choice(["create", "create", "amend", "suspend", "resume", "terminate", "invoice", "pay"])
+    for step in range(60):
+        op = rnd.choice(["create", "create", "amend", "suspend", "resume", "terminate", "invoice", "pay",
+                         "recognise"])
         if op == "create" or not agreements:
             account = rnd.choice(accounts)
             start = dt.date(2026, rnd.randint(1, 12), rnd.randint(1, 28))
@@ -217,6 +218,9 @@ def test_facts_equal_a_direct_sum_after_random_operations(org, products, seed):
             elif op == "pay":
                 receivables.payment_create(account=agreement.account, received_on=effective,
                                            amount=D(rnd.randint(1, 10**6)) / 100)
+            elif op == "recognise":  # a new figure, a replacement or (0) a removal
+                services.revenue_recognise(line=rnd.choice(list(agreement.lines.all())), month=effective,
+                                           amount=rnd.choice([D(0), D(rnd.randint(1, 10**6)) / 100]))
         except ValidationError:
             pass  # a refused operation (wrong status, value below what is scheduled) changes nothing
     kinds = set(AgreementChange.objects.values_list("kind", flat=True))

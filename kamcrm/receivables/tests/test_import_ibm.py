@@ -109,7 +109,7 @@ def check_headline_figures(org, job, output, seconds) -> None:
     assert facts["b"] == facts["c"] == Decimal("147703.18")
     direct = facts_direct()
     assert {(k[0], k[2]): v for k, v in direct.items()} == {
-        (f.account_id, f.month): {"expected": f.expected, "billed": f.billed, "collected": f.collected}
+        (f.account_id, f.month): {"expected": f.expected, "billed": f.billed, "collected": f.collected, "recognised": f.recognised}
         for f in RevenueFact.objects.all()}
     assert sum(v["billed"] for v in rollup_totals().values()) == Decimal("147703.18")
 

@@ -40,7 +40,7 @@ def test_agreements_schedules_and_facts():
         months = RevenueSlice.objects.filter(line=line).count()
         assert 12 <= months <= 61
     stored = {(f.account_id, f.product_line_id, f.month): {"expected": f.expected, "billed": f.billed,
-                                                          "collected": f.collected}
+                                                          "collected": f.collected, "recognised": f.recognised}
               for f in RevenueFact.objects.all()}
     assert stored == facts_direct()
     assert sum(v["expected"] for v in rollup_totals().values()) == sum(totals.values())
@@ -48,7 +48,7 @@ def test_agreements_schedules_and_facts():
     rollups = rollup_totals()
     facts_rebuild_sql(accounts_per_statement=37)
     assert {(f.account_id, f.product_line_id, f.month): {"expected": f.expected, "billed": f.billed,
-                                                         "collected": f.collected}
+                                                         "collected": f.collected, "recognised": f.recognised}
             for f in RevenueFact.objects.all()} == stored
     assert rollup_totals() == rollups
     grid = revenue_by_unit_month(user=User.objects.get(username=f"{USER_PREFIX}exec"), year=TODAY.year)

@@ -1,4 +1,4 @@
-// Revenue analysis: expected / billed / collected bars and the weighted pipeline line by month
+// Revenue analysis: expected / billed / collected / recognised bars and the weighted pipeline line by month
 // (ECharts, data from a <script type="application/json"> island; no inline scripts under the CSP).
 (function () {
   "use strict";
@@ -8,7 +8,7 @@
   var data = JSON.parse(island.textContent);
   var zh = (document.body.dataset.lang || "").indexOf("zh") === 0;
   var money = new Intl.NumberFormat(zh ? "zh-CN" : "en-US", {maximumFractionDigits: 0});
-  var series = ["expected", "billed", "collected"].map(function (key) {
+  var series = ["expected", "billed", "collected", "recognised"].map(function (key) {
     return {name: data.labels[key], type: "bar", data: data.series[key].map(Number)};
   });
   series.push({name: data.pipeline_label, type: "line", data: data.pipeline.map(Number)});
