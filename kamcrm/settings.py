@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",
+    "kamcrm.attachments",
     "kamcrm.scale",
     "kamcrm.api",
 ]

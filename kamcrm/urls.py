@@ -17,6 +17,8 @@ urlpatterns = [
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),
+    path("attachments/", include("kamcrm.attachments.urls")),
+    path("api/v1/", include("kamcrm.attachments.api.urls")),  # /api/v1/<owner>/<id>/attachments/
     path("api/v1/", include("kamcrm.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
