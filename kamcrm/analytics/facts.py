@@ -271,6 +271,12 @@ def facts_rebuild_sql(*, accounts_per_statement: int = 50_000) -> int:
     month_of_invoice = ("date_trunc('month', i.invoice_date)::date" if connection.vendor == "postgresql"
                         else "date(i.invoice_date, 'start of month')")
     month_of_payment = month_of_invoice.replace("i.invoice_date", "p.received_on")
+    with connection.cursor() as cursor:
+        # The sources were just bulk-loaded: without fresh statistics the planner takes each range for a
+        # handful of rows and rescans every slice for it.
+        for table in ("agreements_agreement", "agreements_agreementline", "agreements_revenueslice",
+                      "agreements_revenuerecognition", "receivables_invoice", "receivables_payment"):
+            cursor.execute(f"ANALYZE {table}")
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL work_mem = '256MB'")
