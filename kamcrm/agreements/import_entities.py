@@ -449,3 +449,6 @@ class AgreementImport(ImportEntity):
 
 
 register(AgreementImport())
+
+# Sales orders have their own module; importing it here registers them with the other entities.
+from kamcrm.agreements import import_orders  # noqa: E402, F401
