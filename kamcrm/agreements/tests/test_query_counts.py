@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 MAX_LIST = 14
-MAX_DETAIL = 22
+MAX_DETAIL = 25  # 22, then the schedule's billed and recognised rows and the attachments panel
 MAX_ACCOUNT_CARD = 15
 MAX_API_LIST = 12
 
