@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
 # An export streams at constant memory, but one that would hold more rows than this is refused
 # (400, with a message asking for narrower filters) before anything is sent.
 KAMCRM_EXPORT_MAX_ROWS = envint("KAMCRM_EXPORT_MAX_ROWS", 1_000_000)
+# Largest file an attachment may be (bytes). Django reads the whole upload first: put the same limit on the
+# reverse proxy (client_max_body_size) so that larger bodies are refused before they arrive.
+KAMCRM_ATTACHMENT_MAX_BYTES = envint("KAMCRM_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- Background work (docs/decisions/0006-imports-and-tasks.md) ------------------------------------
 # Django's Tasks API (the django-tasks backport). The database backend needs no extra service; its
