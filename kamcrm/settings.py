@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kamcrm.receivables",
     "kamcrm.analytics",
     "kamcrm.targets",
+    "kamcrm.poa",
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",
