@@ -14,6 +14,7 @@ urlpatterns = [
     path("agreements/", include("kamcrm.agreements.urls")),
     path("analytics/", include("kamcrm.analytics.urls")),
     path("targets/", include("kamcrm.targets.urls")),
+    path("poa/", include("kamcrm.poa.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),
