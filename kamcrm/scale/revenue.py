@@ -154,7 +154,7 @@ def generate_revenue(*, scale: float, seed: int = 1, today: dt.date | None = Non
     fact_seconds = 0.0
     if facts:
         t0 = time.perf_counter()
-        made["facts"] = facts_rebuild_sql()
+        made["facts"] = facts_rebuild_sql(fk_checks=fk_checks)
         fact_seconds = time.perf_counter() - t0
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
