@@ -450,5 +450,5 @@ class AgreementImport(ImportEntity):
 
 register(AgreementImport())
 
-# Sales orders have their own module; importing it here registers them with the other entities.
-from kamcrm.agreements import import_orders  # noqa: E402, F401
+# Sales orders and recognised revenue have modules of their own; importing them here registers them.
+from kamcrm.agreements import import_orders, import_recognition  # noqa: E402, F401
