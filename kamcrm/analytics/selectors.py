@@ -145,6 +145,34 @@ def pipeline_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None
     return dict(out)
 
 
+def orders_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None, owner: User | None = None,
+                         region: OrgUnit | None = None) -> dict[int | None, list[Decimal]]:
+    """What was ordered (order lines' amounts, cancelled orders aside) per product line × month ordered,
+    of the accounts `user` may see, narrowed like the facts by the account's unit, owner and region. One
+    aggregate query."""
+    from django.db.models import F
+    from django.db.models.functions import TruncMonth
+
+    from kamcrm.agreements.choices import OrderStatus
+    from kamcrm.agreements.models import OrderLine
+
+    lines = visible(OrderLine.objects.all(), user, VIEW).filter(
+        order__ordered_on__gte=dt.date(year, 1, 1), order__ordered_on__lt=dt.date(year + 1, 1, 1)
+    ).exclude(order__status=OrderStatus.CANCELLED)
+    if unit is not None:
+        lines = lines.filter(order__account__owner_unit__path__startswith=unit.path)
+    if owner is not None:
+        lines = lines.filter(order__account__owner_id=owner.pk)
+    if region is not None:
+        lines = lines.filter(order__account__region__path__startswith=region.path)
+    out: dict[int | None, list[Decimal]] = defaultdict(lambda: [ZERO] * 12)
+    for row in (lines.values(line=F("product__line_id"), m=TruncMonth("order__ordered_on"))
+                .annotate(v=Sum("amount")).order_by()):
+        month = row["m"] if isinstance(row["m"], dt.date) else dt.date.fromisoformat(str(row["m"])[:10])
+        out[row["line"]][month.month - 1] += _cents(row["v"])
+    return dict(out)
+
+
 def plan_by_line(*, year: int, region: OrgUnit | None = None) -> dict[int, Decimal]:
     """The year's product plan target per product line (in a region's subtree, or everywhere)."""
     from kamcrm.products.models import ProductPlan

@@ -37,21 +37,25 @@ def revenue(request: HttpRequest) -> HttpResponse:
     narrow = {"unit": args["unit"], "owner": args["owner"], "region": args["region"]}
     by_line = selectors.revenue_by_line_month(user=request.user, year=year, **narrow)
     pipeline = selectors.pipeline_by_line_month(user=request.user, year=year, **narrow)
+    ordered = selectors.orders_by_line_month(user=request.user, year=year, **narrow)
     plan = selectors.plan_by_line(year=year, region=args["region"])
     lines = []
     for line, values in by_line["lines"]:
         key = line.pk if line else None
         lines.append({"line": line, "values": values, "totals": {m: sum(v, ZERO) for m, v in values.items()},
-                      "pipeline": pipeline.pop(key, [ZERO] * 12), "plan": plan.get(key),
-                      "drill": "?" + _query(form, line=key)})
-    other_lines = ProductLine.objects.in_bulk([k for k in pipeline if k])
-    for key, cells in pipeline.items():  # pipeline on lines without revenue yet
+                      "pipeline": pipeline.pop(key, [ZERO] * 12), "ordered": ordered.pop(key, [ZERO] * 12),
+                      "plan": plan.get(key), "drill": "?" + _query(form, line=key)})
+    # Lines with pipeline or orders but no revenue yet.
+    other_lines = ProductLine.objects.in_bulk([k for k in {*pipeline, *ordered} if k])
+    for key in sorted({*pipeline, *ordered}, key=lambda k: (k is None, k or 0)):
         line = other_lines.get(key)
         lines.append({"line": line, "values": {m: [ZERO] * 12 for m in selectors.MEASURES},
-                      "totals": dict.fromkeys(selectors.MEASURES, ZERO), "pipeline": cells,
-                      "plan": plan.get(key), "drill": "?" + _query(form, line=key)})
+                      "totals": dict.fromkeys(selectors.MEASURES, ZERO), "pipeline": pipeline.get(key, [ZERO] * 12),
+                      "ordered": ordered.get(key, [ZERO] * 12), "plan": plan.get(key),
+                      "drill": "?" + _query(form, line=key)})
     for row in lines:
         row["pipeline_total"] = sum(row["pipeline"], ZERO)
+        row["ordered_total"] = sum(row["ordered"], ZERO)
         row["measures"] = [(key, label, row["values"][key], row["totals"][key]) for key, label in MEASURE_LABELS.items()]
     grid = selectors.revenue_by_unit_month(user=request.user, year=year, measure=measure, **narrow)
     units = [{"unit": unit, "cells": cells, "total": sum(cells, ZERO), "url": "?" + _query(form, unit=unit.pk)}

@@ -75,3 +75,22 @@ def test_empty_year_shows_the_empty_state(org, client_for):
     assert response.status_code == 200
     assert 'data-testid="revenue-by-line"' not in response.content.decode()
     assert 'class="empty"' in response.content.decode()
+
+
+def test_orders_show_per_product_line_and_month_for_what_the_user_may_see(org, revenue, client_for):
+    from kamcrm.agreements.models import OrderLine
+    from kamcrm.analytics.selectors import orders_by_line_month
+    from kamcrm.products.models import Product
+
+    product = Product.objects.get(code="IDC-RACK")
+    services.order_create(account=org.acct, number="DD-1", ordered_on=dt.date(YEAR, 4, 9), owner=org.rep,
+                          lines=[{"product": product, "quantity": 2, "unit_price": D("8000")}])
+    services.order_create(account=org.other, number="DD-2", ordered_on=dt.date(YEAR, 4, 20), owner=org.outsider,
+                          lines=[{"product": product, "quantity": 1, "unit_price": D("7000")}])
+    assert orders_by_line_month(user=org.exec_, year=YEAR)[revenue.pk][3] == D("23000.00")
+    assert orders_by_line_month(user=org.rep, year=YEAR) == {revenue.pk: [D("0.00")] * 3 + [D("16000.00")]
+                                                              + [D("0.00")] * 8}
+    assert sum(orders_by_line_month(user=org.exec_, year=YEAR)[revenue.pk]) == sum(
+        OrderLine.objects.values_list("amount", flat=True))
+    page = client_for(org.rep).get(reverse("analytics:revenue") + f"?year={YEAR}").content.decode()
+    assert 'data-testid="line-IDC-ordered"' in page and "16,000.00" in page and "23,000" not in page
