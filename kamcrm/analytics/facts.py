@@ -196,9 +196,7 @@ def facts_refresh(account_ids: Iterable[int], months: Iterable[dt.date] | None =
     if gone:
         RevenueFact.objects.filter(pk__in=gone).delete()
     if updated:
-        with connection.cursor() as cursor:
-            cursor.executemany("UPDATE analytics_revenuefact SET expected = %s, billed = %s, collected = %s, recognised = %s "
-                               "WHERE id = %s", updated)
+        _update_measures("analytics_revenuefact", updated)
     RevenueFact.objects.bulk_create(created, batch_size=2000)
     _apply(deltas)
     return len(created) + len(updated)
@@ -236,13 +234,27 @@ def _apply(deltas: dict[tuple, dict[str, Decimal]]) -> None:
         pk, values = found
         changed.append((*(_cents(v) + delta[m] for v, m in zip(values, MEASURES, strict=True)), pk))
     if changed:
-        # One parameterised statement run per row: bulk_update's CASE WHEN per row and field costs far
-        # more in Python than the database spends on these few dozen rows.
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE analytics_revenuerollup SET expected = %s, billed = %s, collected = %s, recognised = %s "
-                "WHERE id = %s", changed)
+        _update_measures("analytics_revenuerollup", changed)
     RevenueRollup.objects.bulk_create(created, batch_size=2000)
+
+
+def _update_measures(table: str, rows: list[tuple]) -> None:
+    """Set the measures of these rows: (expected, billed, collected, recognised, id) each. On PostgreSQL one
+    UPDATE … FROM (VALUES …) — a round trip costs more than the update of a few dozen rows; on SQLite
+    (in process, no round trip) one parameterised UPDATE per row. bulk_update's CASE per row and field
+    costs far more in Python than either."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(f"UPDATE {table} SET expected = %s, billed = %s, collected = %s, recognised = %s "
+                               "WHERE id = %s", rows)
+            return
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start:start + 1000]
+            values = ", ".join(["(%s::numeric, %s::numeric, %s::numeric, %s::numeric, %s::bigint)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} AS t SET expected = v.e, billed = v.b, collected = v.c, recognised = v.r "
+                f"FROM (VALUES {values}) AS v(e, b, c, r, id) WHERE t.id = v.id",
+                [value for row in chunk for value in row])
 
 
 @transaction.atomic
