@@ -20,6 +20,7 @@ def _stub(request):
 
 
 # A URLconf without the `user_lookup` endpoint, for the picker's fallback (base.html's links are stubs).
+# Every app base.html's navigation links to must be mounted here (a new nav entry without it fails these tests).
 urlpatterns = [
     path("org/", include("kamcrm.org.urls")),
     path("", _stub, name="home"),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("receivables/", include("kamcrm.receivables.urls")),
     path("analytics/", include("kamcrm.analytics.urls")),
     path("targets/", include("kamcrm.targets.urls")),
+    path("poa/", include("kamcrm.poa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
