@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from kamcrm.agreements import services
 from kamcrm.agreements.choices import AgreementStatus, AgreementType, BillingCycle, Rule
-from kamcrm.agreements.models import Agreement
+from kamcrm.agreements.models import Agreement, RevenueSlice
 from kamcrm.agreements.schedule import month_of
 from kamcrm.analytics.facts import facts_deferred
 from kamcrm.customers.models import Account
@@ -85,6 +85,21 @@ def _build(rnd: random.Random, count: int, done: set[str], accounts: list[Accoun
         if rnd.random() < 0.4:
             _order(rnd, agreement, products, made)
         _bill(rnd, agreement, today, made)
+        _recognise(agreement, today, made)
+
+
+def _recognise(agreement: Agreement, today: dt.date, made: dict[str, int]) -> None:
+    """Finance's recognised revenue for the months already closed: the expected slice, a twentieth less
+    every third month (so that recognised and expected differ somewhere). No randomness: the demo's other
+    figures stay as they were."""
+    this_month = month_of(today)
+    slices = (RevenueSlice.objects.filter(agreement=agreement, superseded_at__isnull=True, month__lt=this_month)
+              .select_related("line__agreement").order_by("month", "line_id"))
+    for index, piece in enumerate(slices):
+        amount = piece.amount if index % 3 else (piece.amount * Decimal("0.95")).quantize(CENT)
+        if amount:
+            services.revenue_recognise(line=piece.line, month=piece.month, amount=amount)
+            made["recognised"] = made.get("recognised", 0) + 1
 
 
 def _make(rnd: random.Random, number: str, account: Account, products: list[Product], opportunity, target: str,

@@ -1,5 +1,5 @@
 """`kamcrm demo` builds agreements of every type and status with their schedules, orders, invoices,
-payments and some overdue receivables — and facts equal to a direct sum."""
+payments, some overdue receivables and recognised revenue — and facts equal to a direct sum."""
 from __future__ import annotations
 
 import io
@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from kamcrm.agreements.choices import AgreementStatus, AgreementType
-from kamcrm.agreements.models import Agreement, AgreementChange, Order, RevenueSlice
+from kamcrm.agreements.models import Agreement, AgreementChange, Order, RevenueRecognition, RevenueSlice
 from kamcrm.analytics.facts import facts_direct
 from kamcrm.analytics.models import RevenueFact
 from kamcrm.org.demo import today_local
@@ -44,7 +44,14 @@ def test_demo_has_agreements_of_every_type_and_status_with_receivables(demo):
                                                           "collected": f.collected, "recognised": f.recognised}
               for f in RevenueFact.objects.all()}
     assert stored == facts_direct()
+    # finance's recognised revenue for closed months, differing from the expected slices in some
+    recognised = RevenueRecognition.objects.select_related("line")
+    assert recognised.exists() and all(r.month < today_local().replace(day=1) for r in recognised)
+    expected = {(s.line_id, s.month): s.amount for s in RevenueSlice.objects.filter(superseded_at__isnull=True)}
+    assert any(r.amount != expected[(r.line_id, r.month)] for r in recognised)
     # a second run adds nothing
-    before = (Agreement.objects.count(), Invoice.objects.count(), Payment.objects.count())
+    before = (Agreement.objects.count(), Invoice.objects.count(), Payment.objects.count(),
+              RevenueRecognition.objects.count())
     call_command("demo", "--accounts", "100", stdout=io.StringIO())
-    assert (Agreement.objects.count(), Invoice.objects.count(), Payment.objects.count()) == before
+    assert (Agreement.objects.count(), Invoice.objects.count(), Payment.objects.count(),
+            RevenueRecognition.objects.count()) == before
