@@ -13,11 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from kamcrm.analytics.models import RevenueFact, RevenueRollup
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.org.selectors import VIEW, reach, visible
+from kamcrm.org.selectors import VIEW, reach, reach_q, visible
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -25,16 +25,8 @@ MEASURES = ("expected", "billed", "collected", "recognised")
 
 
 def rollup_queryset(user: User) -> QuerySet[RevenueRollup]:
-    r = reach(user, VIEW)
-    qs = RevenueRollup.objects.all()
-    if r.everything:
-        return qs
-    q = Q(owner_id__in=r.owner_ids)
-    for path in r.unit_paths:
-        q |= Q(owner_unit__path__startswith=path)
-    for path in r.region_paths:
-        q |= Q(region__path__startswith=path)
-    return qs.filter(q)
+    return RevenueRollup.objects.filter(reach_q(reach(user, VIEW), owner="owner_id", unit="owner_unit_id",
+                                                region="region_id"))
 
 
 def fact_queryset(user: User) -> QuerySet[RevenueFact]:
@@ -66,13 +58,15 @@ class Grid:
 
 
 def _narrow(qs: QuerySet, *, unit: OrgUnit | None = None, owner: User | None = None,
-            region: OrgUnit | None = None) -> QuerySet:
+            region: OrgUnit | None = None, prefix: str = "") -> QuerySet:
+    """By owning unit subtree, owner and region subtree, of the rows' own fields or through `prefix`
+    (e.g. "order__account__")."""
     if unit is not None:
-        qs = qs.filter(owner_unit__path__startswith=unit.path)
+        qs = qs.filter(**{f"{prefix}owner_unit__path__startswith": unit.path})
     if owner is not None:
-        qs = qs.filter(owner_id=owner.pk)
+        qs = qs.filter(**{f"{prefix}owner_id": owner.pk})
     if region is not None:
-        qs = qs.filter(region__path__startswith=region.path)
+        qs = qs.filter(**{f"{prefix}region__path__startswith": region.path})
     return qs
 
 
@@ -159,12 +153,7 @@ def orders_by_line_month(*, user: User, year: int, unit: OrgUnit | None = None, 
     lines = visible(OrderLine.objects.all(), user, VIEW).filter(
         order__ordered_on__gte=dt.date(year, 1, 1), order__ordered_on__lt=dt.date(year + 1, 1, 1)
     ).exclude(order__status=OrderStatus.CANCELLED)
-    if unit is not None:
-        lines = lines.filter(order__account__owner_unit__path__startswith=unit.path)
-    if owner is not None:
-        lines = lines.filter(order__account__owner_id=owner.pk)
-    if region is not None:
-        lines = lines.filter(order__account__region__path__startswith=region.path)
+    lines = _narrow(lines, unit=unit, owner=owner, region=region, prefix="order__account__")
     out: dict[int | None, list[Decimal]] = defaultdict(lambda: [ZERO] * 12)
     for row in (lines.values(line=F("product__line_id"), m=TruncMonth("order__ordered_on"))
                 .annotate(v=Sum("amount")).order_by()):

@@ -106,20 +106,29 @@ def _unit_ids_under(paths) -> QuerySet:
     return OrgUnit.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths))).values("pk")
 
 
+def reach_q(r: Reach, *, owner: str, unit: str, region: str) -> Q:
+    """Rules 1, 2, 3 and 5 (all but the account team) over fields holding an account's owner, owning
+    unit and region — the account's own, or copies of them in a roll-up (analytics, the sales funnel)."""
+    if r.everything:
+        return Q()
+    if not r.owner_ids:
+        return Q(pk__in=[])
+    q = Q(**{f"{owner}__in": sorted(r.owner_ids)})
+    if r.unit_paths:
+        q |= Q(**{f"{unit}__in": _unit_ids_under(r.unit_paths)})
+    if r.region_paths:
+        q |= Q(**{f"{region}__in": _unit_ids_under(r.region_paths)})
+    return q
+
+
 def account_q(user: User, action: str = VIEW, *, prefix: str = "") -> Q:
     """A Q over Account (or over a model reaching Account through `prefix`, e.g. "account__")."""
     from kamcrm.customers.models import AccountTeamMember
 
     r = reach(user, action)
-    if r.everything:
-        return Q()
-    if not r.owner_ids:
-        return Q(pk__in=[])
-    q = Q(**{f"{prefix}owner_id__in": sorted(r.owner_ids)})
-    if r.unit_paths:
-        q |= Q(**{f"{prefix}owner_unit_id__in": _unit_ids_under(r.unit_paths)})
-    if r.region_paths:
-        q |= Q(**{f"{prefix}region_id__in": _unit_ids_under(r.region_paths)})
+    q = reach_q(r, owner=f"{prefix}owner_id", unit=f"{prefix}owner_unit_id", region=f"{prefix}region_id")
+    if r.everything or not r.owner_ids:
+        return q  # everything; or nothing at all, not even through a team (an inactive user)
     today = timezone.localdate()
     team = AccountTeamMember.objects.filter(
         account_id=OuterRef(f"{prefix[:-2]}_id" if prefix else "pk"), user_id=user.pk

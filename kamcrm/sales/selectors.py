@@ -39,7 +39,7 @@ from django.utils.translation import gettext
 from kamcrm.core.pagination import Page, keyset_page
 from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.org.selectors import VIEW, get_visible_or_404, is_administrator, reach, visible
+from kamcrm.org.selectors import VIEW, get_visible_or_404, is_administrator, reach, reach_q, visible
 from kamcrm.sales.choices import StageKind
 from kamcrm.sales.filtersets import OpportunityFilterSet
 from kamcrm.sales.models import (
@@ -214,16 +214,10 @@ def _rollup_raw(stages: list[Stage], *, user: User, unit: OrgUnit | None, owner:
     region), summed per stage in one query; then, live, what the user sees beyond that (_beyond_reach)."""
     raw = _empty_raw(stages)
     r = reach(user, VIEW)
-    rows = FunnelRollup.objects.all()
-    if not r.everything:
-        if not r.owner_ids:
-            return raw
-        covered = Q(account_owner_id__in=sorted(r.owner_ids))
-        for path in r.unit_paths:
-            covered |= Q(account_unit__path__startswith=path)
-        for path in r.region_paths:
-            covered |= Q(region__path__startswith=path)
-        rows = rows.filter(covered)
+    if not r.everything and not r.owner_ids:
+        return raw
+    rows = FunnelRollup.objects.filter(reach_q(r, owner="account_owner_id", unit="account_unit_id",
+                                               region="region_id"))
     unit_ids = _unit_ids(unit) if unit is not None else None
     if unit_ids is not None:
         rows = rows.filter(owner_unit_id__in=unit_ids)
@@ -261,11 +255,7 @@ def _beyond_reach(user: User, r) -> QuerySet[Opportunity] | None:  # noqa: ANN00
                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today),
                        Q(valid_to__isnull=True) | Q(valid_to__gte=today)).values("account_id"))
     collaborating = Opportunity.collaborators.through.objects.filter(user_id=user.pk).values("opportunity_id")
-    covered = Q(account__owner_id__in=sorted(r.owner_ids))
-    for path in r.unit_paths:
-        covered |= Q(account__owner_unit__path__startswith=path)
-    for path in r.region_paths:
-        covered |= Q(account__region__path__startswith=path)
+    covered = reach_q(r, owner="account__owner_id", unit="account__owner_unit_id", region="account__region_id")
     by_team = Opportunity.objects.filter(account_id__in=on_team).exclude(covered).order_by().values("pk")
     by_collaboration = Opportunity.objects.filter(pk__in=collaborating).exclude(covered).order_by().values("pk")
     if not by_team.union(by_collaboration)[:1]:
