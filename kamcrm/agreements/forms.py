@@ -19,6 +19,7 @@ from kamcrm.core.forms import (
     TablerFormMixin,
     account_label,
     bound_or_initial,
+    show_selected,
     user_label,
 )
 from kamcrm.customers.models import Account
@@ -43,17 +44,6 @@ def _date_field(label: Any, *, required: bool = False, **kwargs: Any) -> forms.D
                            widget=forms.DateInput(attrs=dict(DATE_ATTRS), format="%Y-%m-%d"), **kwargs)
 
 
-def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
-    """Render only the chosen row of a lookup field (one indexed query), never the whole table."""
-    value = bound_or_initial(form, name)
-    if value in (None, ""):
-        return
-    qs = model.objects.select_related("unit") if model is User else model.objects
-    try:
-        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return
-    form.fields[name].show_selected(obj)
 
 
 def _invalid_choice() -> forms.ValidationError:
@@ -107,8 +97,8 @@ class AgreementFilterForm(TablerFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = unit_queryset()
         self.style_widgets()
-        _show_selected(self, "owner", User)
-        _show_selected(self, "account", Account)
+        show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
 
     def clean(self):
         cleaned = super().clean()
@@ -202,7 +192,7 @@ class AgreementForm(TablerFormMixin, forms.Form):
             self.fields["number"].widget.attrs["autofocus"] = True
         else:
             account_id = bound_or_initial(self, "account")
-            _show_selected(self, "account", Account)
+            show_selected(self, "account", Account)
             if self.initial.get("account") and not self.is_bound:
                 self.fields["account"].widget.attrs.pop("autofocus", None)
                 self.fields["number"].widget.attrs["autofocus"] = True
@@ -217,7 +207,7 @@ class AgreementForm(TablerFormMixin, forms.Form):
             self.fields["opportunity"].help_text = _("Choose the account and save; then pick its opportunity.")
         for name in ("number", "title", "start_date", "end_date"):
             self.fields[name].widget.attrs["data-testid"] = f"agreement-{name.replace('_', '-')}"
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
         self.style_widgets()
 
     def clean_account(self) -> Account:
@@ -510,7 +500,7 @@ class OrderFilterForm(TablerFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _show_selected(self, "account", Account)
+        show_selected(self, "account", Account)
 
     def active_filters(self) -> dict[str, Any]:
         return _active_filters(self)
@@ -544,8 +534,8 @@ class OrderForm(TablerFormMixin, forms.Form):
             self.fields["account"].widget.attrs.pop("autofocus", None)
             self.fields["number"].widget.attrs["autofocus"] = True
         self.fields["ordered_on"].widget.attrs["data-testid"] = "order-ordered-on"
-        _show_selected(self, "account", Account)
-        _show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
+        show_selected(self, "owner", User)
         self.style_widgets()
 
     def clean_account(self) -> Account:

@@ -58,11 +58,13 @@ from kamcrm.exchange.import_specs import (
 from kamcrm.exchange.models import ImportErrorKind, ImportRowError, ImportStatus
 from kamcrm.org.models import User
 from kamcrm.org.selectors import is_administrator
+from kamcrm.products.import_entities import PRODUCT_REF
 from kamcrm.products.models import Product
 
 __all__ = ["AgreementImport"]
 
-PRODUCT_REF = Ref(Product, ("code", "name", "external_id"))
+# Orders, recognised revenue and invoices refer to agreements by these keys.
+AGREEMENT_REF = Ref(Agreement, ("number", "external_id"))
 
 
 class TargetStatus(models.TextChoices):

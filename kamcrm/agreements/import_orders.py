@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from kamcrm.agreements import schedule as sched
 from kamcrm.agreements import services
 from kamcrm.agreements.choices import OrderStatus
+from kamcrm.agreements.import_entities import AGREEMENT_REF
 from kamcrm.agreements.models import Agreement, Order, OrderLine
 from kamcrm.core.services import model_update, validation_error_dict
 from kamcrm.customers.import_entities import ACCOUNT_REF, USER_REF, _may_edit
@@ -57,19 +58,17 @@ from kamcrm.exchange.import_specs import (
     ImportContext,
     ImportEntity,
     ImportRow,
-    Ref,
     RowProblem,
     register,
 )
 from kamcrm.exchange.models import ImportErrorKind, ImportRowError, ImportStatus
 from kamcrm.org.models import User
 from kamcrm.org.selectors import is_administrator
+from kamcrm.products.import_entities import PRODUCT_REF
 from kamcrm.products.models import Product
 
 __all__ = ["OrderImport"]
 
-PRODUCT_REF = Ref(Product, ("code", "name", "external_id"))
-AGREEMENT_REF = Ref(Agreement, ("number", "external_id"))
 
 # Words sources use for an order's status besides our labels (zh and en labels are accepted anyway).
 STATUS_WORDS = {"新建": OrderStatus.OPEN, "未交付": OrderStatus.OPEN, "待发货": OrderStatus.OPEN,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kamcrm.agreements import services
+from kamcrm.agreements.import_entities import AGREEMENT_REF
 from kamcrm.agreements.models import Agreement, AgreementLine, RevenueRecognition
 from kamcrm.analytics.facts import facts_deferred
 from kamcrm.core.services import validation_error_dict
@@ -27,16 +28,12 @@ from kamcrm.exchange.import_specs import (
     ImportContext,
     ImportEntity,
     ImportRow,
-    Ref,
     RowProblem,
     register,
 )
 from kamcrm.exchange.models import ImportErrorKind
 from kamcrm.org.selectors import is_administrator
-from kamcrm.products.models import Product
-
-AGREEMENT_REF = Ref(Agreement, ("number", "external_id"))
-PRODUCT_REF = Ref(Product, ("code", "name", "external_id"))
+from kamcrm.products.import_entities import PRODUCT_REF
 
 
 class RecognitionImport(ImportEntity):

@@ -7,10 +7,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kamcrm.core.forms import LookupChoiceField, TablerFormMixin, user_label
+from kamcrm.core.forms import LookupChoiceField, TablerFormMixin, show_selected, user_label
 from kamcrm.org.choices import UnitKind
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.sales.forms import USER_LOOKUP, _show_selected, unit_queryset
+from kamcrm.sales.forms import USER_LOOKUP, unit_queryset
 
 MEASURE_LABELS = {"expected": _("Expected revenue"), "billed": _("Billed revenue"), "collected": _("Collected cash"),
                   "recognised": _("Recognised revenue")}
@@ -35,7 +35,7 @@ class RevenueFilterForm(TablerFormMixin, forms.Form):
         self.fields["region"].queryset = OrgUnit.objects.filter(
             is_active=True, kind__in=[UnitKind.BRANCH, UnitKind.REGION]).order_by("path")
         self.style_widgets()
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
 
     def args(self) -> dict[str, Any]:
         c = self.cleaned_data

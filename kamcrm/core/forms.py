@@ -178,6 +178,21 @@ def bound_or_initial(form: forms.Form, name: str) -> Any:
     return value.pk if hasattr(value, "pk") else value
 
 
+def show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
+    """Render only the chosen row of a lookup field (one indexed query), never the whole table."""
+    from django.contrib.auth import get_user_model
+
+    value = bound_or_initial(form, name)
+    if value in (None, ""):
+        return
+    qs = model.objects.select_related("unit") if model is get_user_model() else model.objects
+    try:
+        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
+    except (TypeError, ValueError):
+        return
+    form.fields[name].show_selected(obj)
+
+
 # ---- custom attributes --------------------------------------------------------------------------
 
 BOOL_CHOICES = [("", "—"), ("true", _("yes")), ("false", _("no"))]

@@ -16,7 +16,7 @@ from kamcrm.core.forms import (
     account_label,
     attribute_fields,
     attribute_values,
-    bound_or_initial,
+    show_selected,
     user_label,
 )
 from kamcrm.core.models import AttributeDefinition
@@ -52,17 +52,6 @@ def region_queryset():
     return OrgUnit.objects.filter(kind__in=[UnitKind.BRANCH, UnitKind.REGION], is_active=True).order_by("path")
 
 
-def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
-    """Render the chosen row of a lookup field (one indexed query), never the whole table."""
-    value = bound_or_initial(form, name)
-    if value in (None, ""):
-        return
-    qs = model.objects.select_related("unit") if model is User else model.objects
-    try:
-        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return
-    form.fields[name].show_selected(obj)
 
 
 def _invalid_choice() -> forms.ValidationError:
@@ -105,7 +94,7 @@ class AccountFilterForm(TablerFormMixin, forms.Form):
             d for d in definitions_for("account") if d.filterable]
         self.attribute_names = attribute_fields(self, defs, for_filter=True)
         self.style_widgets()
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
 
     def active_filters(self) -> dict[str, Any]:
         """The non-empty filters as a flat list of (name, value) pairs, to carry into links."""
@@ -150,8 +139,8 @@ class AccountForm(TablerFormMixin, forms.Form):
         self.attribute_names = attribute_fields(self, self.definitions,
                                                 values=account.attributes if account is not None else None)
         self.style_widgets()
-        _show_selected(self, "owner", User)
-        _show_selected(self, "parent", Account)
+        show_selected(self, "owner", User)
+        show_selected(self, "parent", Account)
 
     def clean_parent(self) -> Account | None:
         parent = self.cleaned_data.get("parent")
@@ -194,7 +183,7 @@ class ContactFilterForm(TablerFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _show_selected(self, "account", Account)
+        show_selected(self, "account", Account)
 
     def active_filters(self) -> dict[str, Any]:
         return {k: v for k, v in self.data.lists() if k in self.fields and any(x != "" for x in v)} \
@@ -234,7 +223,7 @@ class ContactForm(TablerFormMixin, forms.Form):
         self.attribute_names = attribute_fields(self, self.definitions,
                                                 values=contact.attributes if contact is not None else None)
         self.style_widgets()
-        _show_selected(self, "account", Account)
+        show_selected(self, "account", Account)
         if self.initial.get("account") and not self.is_bound:
             # Coming from an account page: start typing the name.
             self.fields["account"].widget.attrs.pop("autofocus", None)
@@ -277,7 +266,7 @@ class TeamMemberForm(TablerFormMixin, forms.Form):
             del self.fields["user"]
             self.fields["team_role"].widget.attrs["autofocus"] = True
         else:
-            _show_selected(self, "user", User)
+            show_selected(self, "user", User)
 
     def clean(self):
         cleaned = super().clean()

@@ -7,7 +7,13 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kamcrm.core.forms import LookupChoiceField, TablerFormMixin, account_label, bound_or_initial, user_label
+from kamcrm.core.forms import (
+    LookupChoiceField,
+    TablerFormMixin,
+    account_label,
+    show_selected,
+    user_label,
+)
 from kamcrm.customers.models import Account
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.poa.choices import CycleStatus, SubjectKind
@@ -20,17 +26,6 @@ ACCOUNT_LOOKUP = reverse_lazy("customers:account_lookup")
 DATE = {"type": "date"}
 
 
-def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
-    """Render only the chosen row of a lookup field (one indexed query), never the whole table."""
-    value = bound_or_initial(form, name)
-    if value in (None, ""):
-        return
-    qs = model.objects.select_related("unit") if model is User else model.objects
-    try:
-        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return
-    form.fields[name].show_selected(obj)
 
 
 class PlanFilterForm(TablerFormMixin, forms.Form):
@@ -65,9 +60,9 @@ class PlanForm(TablerFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _show_selected(self, "account", Account)
-        _show_selected(self, "person", User)
-        _show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
+        show_selected(self, "person", User)
+        show_selected(self, "owner", User)
 
     def subject(self, user: User):  # noqa: ANN201
         kind = self.cleaned_data["kind"]
@@ -108,7 +103,7 @@ class ActionForm(TablerFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
 
 
 class FeedbackForm(TablerFormMixin, forms.Form):

@@ -32,6 +32,8 @@ from kamcrm.products.choices import ProductStatus
 from kamcrm.products.models import Product, ProductLine
 
 LINE_REF = Ref(ProductLine, ("code", "name", "external_id"))
+# Other apps' imports refer to products by these keys too (opportunity, agreement and order lines).
+PRODUCT_REF = Ref(Product, ("code", "name", "external_id"))
 STATUS_WORDS = {"在售": ProductStatus.ACTIVE, "销售中": ProductStatus.ACTIVE, "规划中": ProductStatus.PLANNED,
                 "退市中": ProductStatus.RETIRING, "已退市": ProductStatus.RETIRED, "停售": ProductStatus.RETIRED}
 

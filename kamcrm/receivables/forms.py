@@ -14,7 +14,7 @@ from kamcrm.core.forms import (
     LookupChoiceField,
     TablerFormMixin,
     account_label,
-    bound_or_initial,
+    show_selected,
     user_label,
 )
 from kamcrm.customers.models import Account
@@ -40,17 +40,6 @@ def _money(label: Any, *, required: bool = True, minimum: str = "0.01", **kwargs
     return forms.DecimalField(label=label, required=required, min_value=Decimal(minimum), **MONEY, **kwargs)
 
 
-def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
-    """Render only the chosen row of a lookup field (one indexed query), never the whole table."""
-    value = bound_or_initial(form, name)
-    if value in (None, ""):
-        return
-    qs = model.objects.select_related("unit") if model is User else model.objects
-    try:
-        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return
-    form.fields[name].show_selected(obj)
 
 
 def _units():
@@ -87,8 +76,8 @@ class AgingFilterForm(TablerFormMixin, _ScopeFields):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = _units()
         self.style_widgets()
-        _show_selected(self, "owner", User)
-        _show_selected(self, "account", Account)
+        show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
 
     def clean(self):
         cleaned = super().clean()
@@ -132,8 +121,8 @@ class InvoiceFilterForm(TablerFormMixin, _ScopeFields):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = _units()
         self.style_widgets()
-        _show_selected(self, "owner", User)
-        _show_selected(self, "account", Account)
+        show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
 
     def active_filters(self) -> dict[str, Any]:
         return _active(self)
@@ -151,7 +140,7 @@ class InvoiceForm(TablerFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _show_selected(self, "account", Account)
+        show_selected(self, "account", Account)
 
     def service_data(self) -> dict[str, Any]:
         c = self.cleaned_data

@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kamcrm.agreements.import_entities import AGREEMENT_REF
 from kamcrm.agreements.models import Agreement
 from kamcrm.analytics.facts import facts_refresh
 from kamcrm.core.services import validation_error_dict
@@ -60,7 +61,6 @@ from kamcrm.receivables.models import Invoice, Payment
 
 INVOICE_REF = Ref(Invoice, ("number", "external_id"))
 LINE_REF = Ref(ProductLine, ("code", "name", "external_id"))
-AGREEMENT_REF = Ref(Agreement, ("number", "external_id"))
 METHOD_WORDS = {"电汇": PaymentMethod.TRANSFER, "转账": PaymentMethod.TRANSFER, "银行转账": PaymentMethod.TRANSFER,
                 "承兑汇票": PaymentMethod.DRAFT, "汇票": PaymentMethod.DRAFT, "刷卡": PaymentMethod.CARD,
                 "现金": PaymentMethod.CASH, "其他": PaymentMethod.OTHER}

@@ -14,6 +14,7 @@ from kamcrm.core.forms import (
     TablerFormMixin,
     account_label,
     bound_or_initial,
+    show_selected,
     user_label,
 )
 from kamcrm.customers.models import Account, Contact
@@ -37,17 +38,6 @@ def _date_field(label: str, **kwargs: Any) -> forms.DateField:
                            **kwargs)
 
 
-def _show_selected(form: forms.Form, name: str, model) -> None:  # noqa: ANN001
-    """Render only the chosen row of a lookup field (one indexed query), never the whole table."""
-    value = bound_or_initial(form, name)
-    if value in (None, ""):
-        return
-    qs = model.objects.select_related("unit") if model is User else model.objects
-    try:
-        obj = value if isinstance(value, model) else qs.filter(pk=int(value)).first()
-    except (TypeError, ValueError):
-        return
-    form.fields[name].show_selected(obj)
 
 
 class LookupSelectMultiple(LookupSelect, forms.SelectMultiple):
@@ -137,8 +127,8 @@ class OpportunityFilterForm(TablerFormMixin, forms.Form):
         self.fields["owner_unit"].queryset = unit_queryset()
         self.fields["product_line"].queryset = ProductLine.objects.order_by("code")
         self.style_widgets()
-        _show_selected(self, "owner", User)
-        _show_selected(self, "account", Account)
+        show_selected(self, "owner", User)
+        show_selected(self, "account", Account)
 
     def active_filters(self) -> dict[str, Any]:
         return _active_filters(self)
@@ -167,7 +157,7 @@ class FunnelFilterForm(TablerFormMixin, forms.Form):
         self.fields["unit"].queryset = unit_queryset()
         self.fields["product_line"].queryset = ProductLine.objects.order_by("code")
         self.style_widgets()
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
 
     def clean(self):
         cleaned = super().clean()
@@ -247,7 +237,7 @@ class OpportunityForm(TablerFormMixin, forms.Form):
             self.fields["stage"].queryset = Stage.objects.filter(is_active=True, kind=StageKind.OPEN).order_by(
                 "order", "id")
             account_id = bound_or_initial(self, "account")
-            _show_selected(self, "account", Account)
+            show_selected(self, "account", Account)
             if self.initial.get("account") and not self.is_bound:
                 self.fields["account"].widget.attrs.pop("autofocus", None)
                 self.fields["name"].widget.attrs["autofocus"] = True
@@ -263,7 +253,7 @@ class OpportunityForm(TablerFormMixin, forms.Form):
             self.fields["contacts"].help_text = _("Choose the account and save; then pick its contacts.")
         self.fields["contacts"].widget.attrs["data-testid"] = "opportunity-contacts"
         self.fields["collaborators"].widget.attrs["data-testid"] = "opportunity-collaborators"
-        _show_selected(self, "owner", User)
+        show_selected(self, "owner", User)
         _show_selected_users(self, "collaborators")
         self.style_widgets()
 

@@ -48,7 +48,6 @@ from kamcrm.exchange.import_specs import (
     ImportContext,
     ImportEntity,
     ImportRow,
-    Ref,
     RowProblem,
     norm,
     register,
@@ -56,13 +55,13 @@ from kamcrm.exchange.import_specs import (
 from kamcrm.exchange.models import ImportErrorKind
 from kamcrm.org.models import User
 from kamcrm.org.selectors import is_administrator
+from kamcrm.products.import_entities import PRODUCT_REF
 from kamcrm.products.models import Product
 from kamcrm.sales import rollup, services
 from kamcrm.sales.choices import OpportunitySource, StageKind
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
 from kamcrm.webhooks import services as webhooks
 
-PRODUCT_REF = Ref(Product, ("code", "name", "external_id"))
 SOURCE_WORDS = {"市场活动": OpportunitySource.CAMPAIGN, "活动": OpportunitySource.CAMPAIGN,
                 "线索导入": OpportunitySource.LEAD_IMPORT, "转介绍": OpportunitySource.REFERRAL,
                 "合作伙伴": OpportunitySource.PARTNER, "渠道": OpportunitySource.PARTNER,
