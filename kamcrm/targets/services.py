@@ -131,12 +131,21 @@ def _check_plan(by: User | None, unit: OrgUnit) -> None:
         raise ValidationError({"node": _("You may not set targets for %(unit)s.") % {"unit": unit}})
 
 
-def _check_approve(by: User | None, unit: OrgUnit) -> None:
+def may_create_plans(user: User | None) -> bool:
+    """Creating and revising plans is business management's (and executives', administrators')."""
+    return user is None or _plans_everything(user)
+
+
+def may_approve(user: User | None, unit: OrgUnit) -> bool:
     """The company level is approved by business management or an executive; a unit's split by whoever
     may plan the unit above it."""
-    if by is None or _plans_everything(by):
-        return
-    if unit.parent_id is None or not may_plan(by, OrgUnit.objects.get(pk=unit.parent_id)):
+    if user is None or _plans_everything(user):
+        return True
+    return unit.parent_id is not None and may_plan(user, OrgUnit.objects.get(pk=unit.parent_id))
+
+
+def _check_approve(by: User | None, unit: OrgUnit) -> None:
+    if not may_approve(by, unit):
         raise ValidationError({"unit": _("You may not review the targets of %(unit)s.") % {"unit": unit}})
 
 
@@ -157,7 +166,7 @@ def metric_defaults_ensure() -> int:
 @transaction.atomic
 def plan_create(*, year: int, name: str = "", by: User | None = None) -> TargetPlan:
     """A new draft plan for `year` (version 1, or the next version if the year has plans)."""
-    if by is not None and not _plans_everything(by):
+    if not may_create_plans(by):
         raise ValidationError({"year": _("Only business management creates target plans.")})
     last = TargetPlan.objects.filter(year=year).aggregate(v=Max("version"))["v"] or 0
     plan = TargetPlan(year=year, version=last + 1, name=(name or "").strip(), created_by=by)
@@ -595,6 +604,6 @@ def unallocated_of(*, plan: TargetPlan, metric: Metric, node: Node, product_line
     return out
 
 
-__all__ = ["Split", "split_by_shares", "node_key", "may_plan", "metric_defaults_ensure", "plan_create", "plan_revise",
+__all__ = ["Split", "split_by_shares", "node_key", "may_plan", "may_create_plans", "may_approve", "metric_defaults_ensure", "plan_create", "plan_revise",
            "plan_submit", "plan_approve", "plan_send_back", "level_status", "target_set", "target_decompose",
            "target_decompose_by_shares", "target_rebalance", "balance_problems", "lines_by_node", "unallocated_of"]
