@@ -23,8 +23,10 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import VIEW, Reach, reach
 from kamcrm.targets.choices import MetricSource, Period, PlanStatus
@@ -108,6 +110,7 @@ class GridRow:
     out_of_balance: list[bool]
     # children + unallocated per month, for split rows (None where the row is not split)
     children_sum: list[Decimal] | None = None
+    unit_id: int | None = None  # the unit of a unit row (not of a person's or an unallocated row)
 
     @property
     def total(self) -> Decimal:
@@ -131,7 +134,8 @@ def plan_grid(*, user: User, plan: TargetPlan, metric: Metric, product_line_id: 
         if row is None:
             label = str(line.person) if line.person_id else str(line.unit)
             row = GridRow(line_node=line.node, label=label, depth=line.level, is_unallocated=line.is_unallocated,
-                          is_person=bool(line.person_id), months=[ZERO] * 12, out_of_balance=[False] * 12)
+                          is_person=bool(line.person_id), months=[ZERO] * 12, out_of_balance=[False] * 12,
+                          unit_id=None if line.person_id or line.is_unallocated else line.unit_id)
             rows[key] = row
             # Sort: unit path, then the unit's own row, its people, its unallocated row.
             kind = 2 if line.is_unallocated else (1 if line.person_id else 0)
@@ -456,3 +460,162 @@ def completion_by_unit_month(*, user: User, metric: Metric, year: int, plan: Tar
                 for i, value in enumerate(months):
                     cells[i] += value
     return list(by_id.values())
+
+
+# ---- splitting: who a unit's targets go to --------------------------------------------------------
+
+# People who carry a personal target; a unit's other staff (service, marketing…) are not offered a split.
+TARGET_ROLES = (Role.ACCOUNT_MANAGER, Role.SALES_MANAGER, Role.DEPARTMENT_HEAD)
+
+
+def split_children(*, plan: TargetPlan, metric: Metric, unit: OrgUnit) -> list[Subject]:
+    """What `unit`'s targets are split onto: the active units directly below it, then its people who carry
+    targets and anyone of the unit already holding a line of this metric (three queries)."""
+    units = list(OrgUnit.objects.filter(parent=unit, is_active=True).order_by("path"))
+    holders = TargetLine.objects.filter(plan=plan, metric=metric, unit=unit, person__isnull=False).values("person_id")
+    people = list(User.objects.filter(Q(role__in=TARGET_ROLES, is_active=True) | Q(pk__in=holders), unit=unit)
+                  .select_related("unit").order_by("username"))
+    return [*units, *people]
+
+
+# ---- drill-down: the records behind an actual ----------------------------------------------------
+
+@dataclass
+class Record:
+    label: str
+    url: str
+    on: dt.date | None
+    value: Decimal
+
+
+DRILL_LIMIT = 200
+
+
+def actual_records(*, user: User, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
+                   limit: int = DRILL_LIMIT) -> tuple[list[Record], Decimal, int]:
+    """The records behind `actual(metric, subject, start, end)`, largest first: (the first `limit` rows,
+    their total over all rows, how many rows). Revenue measures drill to their accounts (the facts summed
+    per account), the others to the agreements, opportunities, accounts or visits themselves — the same
+    filters as `actual`, so the total equals the figure. Only records `user` may see are listed."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from kamcrm.org.selectors import visible
+
+    _check_sees(user, subject)
+    source = metric.source
+    if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
+        from kamcrm.analytics.models import RevenueFact
+
+        facts = visible(RevenueFact.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+                                                   month__gte=_month_start(start), month__lte=_month_start(end)), user)
+        grouped = (facts.values("account_id", "account__name").annotate(v=Sum(source)).exclude(v=0)
+                   .order_by("-v", "account_id"))
+        rows = list(grouped[:limit])
+        return ([Record(r["account__name"], reverse("customers:account", args=[r["account_id"]]), None,
+                        _cents(r["v"])) for r in rows], _cents(facts.aggregate(v=Sum(source))["v"]), grouped.count())
+    if source == MetricSource.SIGNED:
+        from kamcrm.agreements.models import Agreement
+
+        qs = visible(Agreement.objects.filter(_scope(subject, owner="owner", unit=None), signed_on__gte=start,
+                                                    signed_on__lte=end), user)
+        summary = qs.aggregate(total=Sum("total_value"), n=Count("id"))
+        rows = qs.order_by("-total_value", "id").values("id", "title", "signed_on", "total_value")[:limit]
+        return ([Record(r["title"], reverse("agreements:agreement", args=[r["id"]]), r["signed_on"],
+                        _cents(r["total_value"])) for r in rows], _cents(summary["total"]), summary["n"])
+    if source == MetricSource.WON:
+        from kamcrm.sales.choices import StageKind
+        from kamcrm.sales.models import Opportunity
+
+        qs = visible(Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+                                                      stage__kind=StageKind.WON, closed_on__gte=start,
+                                                      closed_on__lte=end), user)
+        summary = qs.aggregate(total=Sum("amount"), n=Count("id"))
+        rows = qs.order_by("-amount", "id").values("id", "name", "closed_on", "amount")[:limit]
+        return ([Record(r["name"], reverse("sales:opportunity", args=[r["id"]]), r["closed_on"],
+                        _cents(r["amount"])) for r in rows], _cents(summary["total"]), summary["n"])
+    if source == MetricSource.NEW_KEY_ACCOUNTS:
+        from kamcrm.customers.models import Account
+
+        qs = visible(Account.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+                                                  tier__in=("key", "strategic"), created_at__date__gte=start,
+                                                  created_at__date__lte=end), user)
+        n = qs.count()
+        rows = qs.order_by("-created_at", "-id").values("id", "name", "created_at")[:limit]
+        return ([Record(r["name"], reverse("customers:account", args=[r["id"]]),
+                        timezone.localtime(r["created_at"]).date(), Decimal(1)) for r in rows], Decimal(n), n)
+    if source == MetricSource.VISITS:
+        from kamcrm.activities.choices import VisitStatus
+        from kamcrm.activities.models import Visit
+
+        qs = visible(Visit.objects.filter(_scope(subject, owner="owner", unit=None), status=VisitStatus.DONE,
+                                                starts_at__date__gte=start, starts_at__date__lte=end), user)
+        n = qs.count()
+        rows = qs.order_by("-starts_at", "-id").values("id", "account__name", "starts_at")[:limit]
+        return ([Record(r["account__name"], reverse("activities:visit", args=[r["id"]]),
+                        timezone.localtime(r["starts_at"]).date(), Decimal(1)) for r in rows], Decimal(n), n)
+    raise ValueError(source)
+
+
+def plannable_units(*, user: User) -> list[OrgUnit]:
+    """The active units whose targets `user` may set and split (services.may_plan; reach is memoised)."""
+    from kamcrm.targets.services import may_plan
+
+    return [u for u in OrgUnit.objects.filter(is_active=True).order_by("path") if may_plan(user, u)]
+
+
+# ---- the completion dashboard's charts ------------------------------------------------------------
+
+@dataclass
+class Trend:
+    target: list[Decimal]
+    actual: list[Decimal]
+
+
+def completion_trend(*, user: User, metric: Metric, subject: Subject, year: int,
+                     plan: TargetPlan | None = None) -> Trend:
+    """Target and actual per month of `year` for one person or unit: two grouped queries (the unit's
+    actual from the dashboard grid's grouped read, a person's from the source by month)."""
+    _check_sees(user, subject)
+    plan = plan if plan is not None else plan_in_force(year=year)
+    target = [ZERO] * 12
+    if plan is not None:
+        for row in (TargetLine.objects.filter(plan=plan, metric=metric, node=node_key(subject), is_unallocated=False)
+                    .values("month", "amount")):
+            target[row["month"] - 1] = _cents(row["amount"])
+    if isinstance(subject, OrgUnit):
+        rows = completion_by_unit_month(user=user, metric=metric, year=year, plan=plan, unit=subject)
+        mine = next((r for r in rows if r.unit.pk == subject.pk), None)
+        return Trend(target=target, actual=mine.actual if mine else [ZERO] * 12)
+    actual_by_month = []
+    for month in range(1, 13):
+        start = dt.date(year, month, 1)
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        actual_by_month.append(actual(metric=metric, subject=subject, start=start, end=end))
+    return Trend(target=target, actual=actual_by_month)
+
+
+def completion_chart(*, rows: list[Completion], ranking: dict | None, trend: Trend | None, metric: Metric | None,
+                     on: dt.date) -> dict:
+    """The JSON island the completion page's ECharts read: a gauge per metric, bars per unit/person of
+    the ranking (with the URL each bar drills to) and the year's trend for the ranking metric."""
+    from django.urls import reverse
+
+    base = reverse("targets:completion")
+    bars = []
+    for kind, group in (ranking or {}).items():
+        for c in group:
+            if not c.target and not c.actual:  # nothing to compare: a unit or person outside the plan
+                continue
+            param = "unit" if kind == "units" else "person"
+            bars.append({"name": str(c.subject), "target": str(c.target), "actual": str(c.actual),
+                         "url": f"{base}?{param}={c.subject.pk}&metric={metric.code}&on={on.isoformat()}"})
+    return {
+        "gauges": [{"code": c.metric.code, "name": str(c.metric), "ratio": float(c.ratio) if c.ratio is not None
+                    else None} for c in rows],
+        "bars": bars, "labels": {"target": str(_("Target")), "actual": str(_("Actual")),
+                                 "completion": str(_("Completion"))},
+        "trend": {"target": [str(v) for v in trend.target], "actual": [str(v) for v in trend.actual],
+                  "metric": str(metric)} if trend is not None else None,
+        "months": [dt.date(on.year, m, 1).strftime("%Y-%m") for m in range(1, 13)],
+    }

@@ -5,6 +5,12 @@ from kamcrm.targets import views
 app_name = "targets"
 urlpatterns = [
     path("", views.plan_list, name="plan_list"),
+    path("new/", views.plan_create, name="plan_create"),
     path("<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("<int:pk>/edit/", views.plan_edit, name="plan_edit"),
+    path("<int:pk>/review/", views.plan_review, name="plan_review"),
+    path("<int:pk>/rebalance/", views.plan_rebalance, name="plan_rebalance"),
+    path("<int:pk>/revise/", views.plan_revise, name="plan_revise"),
     path("completion/", views.completion, name="completion"),
+    path("completion/records/", views.completion_records, name="completion_records"),
 ]
