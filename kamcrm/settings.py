@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kamcrm.analytics",
     "kamcrm.targets",
     "kamcrm.poa",
+    "kamcrm.notifications",
     "kamcrm.exchange",
     "kamcrm.integrations",
     "kamcrm.webhooks",
@@ -245,6 +246,11 @@ KAMCRM_ATTACHMENT_MAX_BYTES = envint("KAMCRM_ATTACHMENT_MAX_BYTES", 20 * 1024 * 
 # worker is `kamcrm db_worker` (`make run` starts one). KAMCRM_TASKS_BACKEND swaps in another backend
 # (e.g. "django_tasks.backends.immediate.ImmediateBackend", which runs a task at once in the caller).
 TASKS = {"default": {"BACKEND": os.environ.get("KAMCRM_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Notifications (kamcrm/notifications) ----------------------------------------------------------
+# From the 15th of a month, `kamcrm notify_scan` tells a person (and their manager) whose month-to-date
+# actual of a metric is below this percentage of the month's target; once per person, metric and month.
+KAMCRM_COMPLETION_ALERT_PERCENT = envint("KAMCRM_COMPLETION_ALERT_PERCENT", 40)
 
 # --- Imports (kamcrm/exchange/importing.py) -------------------------------------------------------
 # Uploaded files are kept under the data directory until their job is purged. Each batch of rows is

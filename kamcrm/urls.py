@@ -15,6 +15,7 @@ urlpatterns = [
     path("analytics/", include("kamcrm.analytics.urls")),
     path("targets/", include("kamcrm.targets.urls")),
     path("poa/", include("kamcrm.poa.urls")),
+    path("notifications/", include("kamcrm.notifications.urls")),
     path("exchange/", include("kamcrm.exchange.urls")),
     path("integrations/", include("kamcrm.integrations.urls")),
     path("webhooks/", include("kamcrm.webhooks.urls")),

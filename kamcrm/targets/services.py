@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamcrm.audit.registry import record_bulk
+from kamcrm.notifications.events import target_plan_approved, target_plan_sent_back
 from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import EDIT, manages_business_settings, reach
@@ -289,7 +290,9 @@ def plan_approve(*, plan: TargetPlan, unit: OrgUnit | None = None, comment: str 
         raise ValidationError({"status": _("The targets of %(unit)s have not been submitted.") % {"unit": unit}})
     elif plan.status == PlanStatus.APPROVED:
         raise ValidationError({"status": _("This plan is approved and locked.")})
-    return _review(plan, unit, ReviewAction.APPROVE, comment, by)
+    review = _review(plan, unit, ReviewAction.APPROVE, comment, by)
+    target_plan_approved(review=review)  # in this transaction: notified exactly when the approval commits
+    return review
 
 
 @transaction.atomic
@@ -305,7 +308,9 @@ def plan_send_back(*, plan: TargetPlan, unit: OrgUnit | None = None, comment: st
         raise ValidationError({"status": _("This plan is approved and locked; revise it instead.")})
     plan.status = PlanStatus.SENT_BACK
     plan.save(update_fields=["status", "updated_at"])
-    return _review(plan, unit, ReviewAction.SEND_BACK, comment, by)
+    review = _review(plan, unit, ReviewAction.SEND_BACK, comment, by)
+    target_plan_sent_back(review=review)
+    return review
 
 
 # ---- lines --------------------------------------------------------------------------------------
