@@ -9,9 +9,11 @@ class PoaConfig(AppConfig):
 
     def ready(self):
         from kamcrm.audit.registry import register
-        from kamcrm.poa.models import Action, ActionPlan, Objective, PlanCycle
+        from kamcrm.poa.models import Action, ActionPlan, Objective, PlanCycle, WeeklyItem, WeeklyPlan
 
         register(ActionPlan, timeline=False)
         register(PlanCycle)
         register(Objective)
         register(Action)
+        register(WeeklyPlan)
+        register(WeeklyItem)

@@ -25,3 +25,18 @@ class ActionStatus(models.TextChoices):
     OPEN = "open", _("open")
     DONE = "done", _("done")
     CANCELLED = "cancelled", _("cancelled")
+
+
+class WeeklyStatus(models.TextChoices):
+    """A weekly plan's life: written (draft, the plan may be shared), the report handed in, then reviewed."""
+
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("report submitted")
+    REVIEWED = "reviewed", _("reviewed")
+
+
+class WeeklyItemKind(models.TextChoices):
+    VISIT = "visit", _("visit")
+    CALL = "call", _("call")
+    OPPORTUNITY = "opportunity", _("advance an opportunity")
+    OTHER = "other", _("other")

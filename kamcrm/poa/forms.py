@@ -16,7 +16,7 @@ from kamcrm.core.forms import (
 )
 from kamcrm.customers.models import Account
 from kamcrm.org.models import OrgUnit, User
-from kamcrm.poa.choices import CycleStatus, SubjectKind
+from kamcrm.poa.choices import CycleStatus, SubjectKind, WeeklyItemKind
 from kamcrm.products.models import ProductLine
 from kamcrm.sales.models import Opportunity
 from kamcrm.targets.models import Metric
@@ -24,8 +24,6 @@ from kamcrm.targets.models import Metric
 USER_LOOKUP = reverse_lazy("user_lookup")
 ACCOUNT_LOOKUP = reverse_lazy("customers:account_lookup")
 DATE = {"type": "date"}
-
-
 
 
 class PlanFilterForm(TablerFormMixin, forms.Form):
@@ -113,3 +111,122 @@ class FeedbackForm(TablerFormMixin, forms.Form):
     feedback = forms.CharField(label=_("Feedback"), widget=forms.Textarea(attrs={"rows": 4}),
                                help_text=_("What was learnt, and what changes in the next cycle. Required before "
                                            "the next cycle opens."))
+
+
+# ---- weekly plans and reports ------------------------------------------------------------------------
+
+WEEK = {"type": "week", "placeholder": "2026-W05"}
+
+
+class WeekField(forms.CharField):
+    """An ISO week as <input type="week"> sends it ("2026-W05"); cleans to (year, week)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs=WEEK))
+        kwargs.setdefault("max_length", 10)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        from django.core.exceptions import ValidationError
+
+        from kamcrm.poa.selectors import parse_week
+
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_week(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["week"]) from None
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return f"{value[0]}-W{value[1]:02d}"
+        return value
+
+
+class WeekPickForm(TablerFormMixin, forms.Form):
+    autofocus = False
+
+    week = WeekField(label=_("Week"))
+
+
+class WeeklyItemForm(TablerFormMixin, forms.Form):
+    autofocus = False
+    prefix = "item"
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=WeeklyItemKind.choices, initial=WeeklyItemKind.VISIT)
+    title = forms.CharField(label=_("What"), max_length=200,
+                            help_text=_("For example: visit the IT director about the 5G private network."))
+    account = LookupChoiceField(Account.objects.all(), label=_("Account"), required=False,
+                                search_url=ACCOUNT_LOOKUP, label_from=account_label)
+    opportunity = forms.ModelChoiceField(label=_("Opportunity"), required=False, queryset=Opportunity.objects.none(),
+                                         empty_label=_("None"))
+
+    def __init__(self, *args: Any, person: User | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_selected(self, "account", Account)
+        if person is not None:
+            from kamcrm.sales.choices import StageKind
+
+            # The person's own open opportunities (the ones a week advances); the service checks the rest.
+            self.fields["opportunity"].queryset = (Opportunity.objects.filter(owner=person, stage__kind=StageKind.OPEN)
+                                                   .select_related("account").order_by("account__name", "name"))
+            self.fields["opportunity"].label_from_instance = lambda o: f"{o.name} · {o.account}"
+
+
+class WeeklyReportForm(TablerFormMixin, forms.Form):
+    """Per item "done?" (yes / no) and a note, then the summary and next week's focus. Initial answers come
+    from the item, else from the week's records (selectors.suggest_outcomes); the summary from the figures."""
+
+    autofocus = False
+    prefix = "report"
+    ANSWERS = [("yes", _("Done")), ("no", _("Not done"))]
+
+    summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    next_focus = forms.CharField(label=_("Next week's focus"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, items: list, suggested: dict[int, bool] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        suggested = suggested or {}
+        self.items = items
+        for item in items:
+            done = item.done if item.done is not None else suggested.get(item.pk)
+            self.fields[f"done_{item.pk}"] = forms.ChoiceField(
+                label=item.title, required=False, choices=self.ANSWERS, widget=forms.RadioSelect,
+                initial={True: "yes", False: "no"}.get(done))
+            self.fields[f"note_{item.pk}"] = forms.CharField(
+                label=_("Note"), required=False, max_length=300, initial=item.note)
+        self.style_widgets()
+        for item in items:
+            self.fields[f"done_{item.pk}"].widget.attrs["class"] = "form-check-input"
+
+    def rows(self) -> list[tuple]:
+        return [(item, self[f"done_{item.pk}"], self[f"note_{item.pk}"]) for item in self.items]
+
+    def outcomes(self) -> dict[int, tuple[bool | None, str]]:
+        answer = {"yes": True, "no": False}
+        return {item.pk: (answer.get(self.cleaned_data.get(f"done_{item.pk}") or ""),
+                          self.cleaned_data.get(f"note_{item.pk}") or "") for item in self.items}
+
+
+class ReviewForm(TablerFormMixin, forms.Form):
+    autofocus = False
+    prefix = "review"
+
+    review_comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RollupFilterForm(TablerFormMixin, forms.Form):
+    autofocus = False
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False,
+                                  empty_label=None)
+    week = WeekField(label=_("Week"), required=False)
+
+    def __init__(self, *args: Any, units=None, **kwargs: Any) -> None:  # noqa: ANN001
+        super().__init__(*args, **kwargs)
+        if units is not None:
+            self.fields["unit"].queryset = units
+            self.fields["unit"].label_from_instance = lambda u: ("\u00a0\u00a0" * u.depth) + u.name

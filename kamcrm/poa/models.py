@@ -12,6 +12,7 @@ Who sees a plan (selectors.plan_queryset): account and opportunity plans whoever
 opportunity (org.selectors.visible); unit and person plans whoever's reach covers that unit or person
 (their manager chain, the subtrees they head or see by role) and the person themselves; and the plan's owner.
 """
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,7 +21,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kamcrm.core.models import TimeStampedModel
-from kamcrm.poa.choices import ActionStatus, CycleStatus, SubjectKind
+from kamcrm.poa.choices import (
+    ActionStatus,
+    CycleStatus,
+    SubjectKind,
+    WeeklyItemKind,
+    WeeklyStatus,
+)
 
 SUBJECT_FIELDS = ("account", "opportunity", "unit", "person")
 
@@ -148,6 +155,81 @@ class Action(TimeStampedModel):
                                    name="poa_action_done_has_done_at"),
         ]
         indexes = [models.Index(fields=["owner", "status", "due_on"], name="poa_action_owner_open_due")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WeeklyPlan(TimeStampedModel):
+    """One sales person's plan for one ISO week and, at the week's end, their report on it (K8, issue 6
+    item 4): draft → submitted (the report is in) → reviewed (a manager commented). The plan is "in" once
+    shared (`plan_submitted_at`). `figures` keeps the live figures of the week as they were when the
+    report was submitted; the pages show the live ones next to them."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.PROTECT,
+                               related_name="weekly_plans")
+    year = models.PositiveSmallIntegerField(_("year"))  # the ISO year, which may differ from the calendar year
+    week = models.PositiveSmallIntegerField(_("week"))
+    week_start = models.DateField(_("week starts"))  # the Monday; derived from year and week by the services
+    status = models.CharField(_("status"), max_length=20, choices=WeeklyStatus.choices, default=WeeklyStatus.DRAFT)
+    plan_submitted_at = models.DateTimeField(_("plan shared at"), null=True, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    next_focus = models.TextField(_("next week's focus"), blank=True)
+    figures = models.JSONField(_("figures at submission"), default=dict, blank=True)
+    submitted_at = models.DateTimeField(_("report submitted at"), null=True, blank=True)
+    review_comment = models.TextField(_("manager's comment"), blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week_start", "person_id"]
+        verbose_name = _("weekly plan")
+        verbose_name_plural = _("weekly plans")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year", "week"], name="poa_weekly_person_week"),
+            models.CheckConstraint(condition=Q(week__gte=1, week__lte=53), name="poa_weekly_week_1_53"),
+            models.CheckConstraint(condition=Q(status=WeeklyStatus.DRAFT) | Q(submitted_at__isnull=False),
+                                   name="poa_weekly_submitted_has_time"),
+            models.CheckConstraint(condition=~Q(status=WeeklyStatus.REVIEWED) | Q(reviewed_at__isnull=False),
+                                   name="poa_weekly_reviewed_has_time"),
+        ]
+        indexes = [models.Index(fields=["week_start", "person"], name="poa_weekly_week_person")]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.year}-W{self.week:02d}"
+
+    @property
+    def week_label(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def week_end(self) -> dt.date:
+        return self.week_start + dt.timedelta(days=6)
+
+
+class WeeklyItem(TimeStampedModel):
+    """One planned item of a week (a visit, a call, an opportunity to advance, …), optionally about an
+    account or an opportunity, and what came of it (`done`: None until reported)."""
+
+    ACCOUNT_PATH = "account__"
+
+    weekly = models.ForeignKey(WeeklyPlan, verbose_name=_("weekly plan"), on_delete=models.CASCADE,
+                               related_name="items")
+    kind = models.CharField(_("kind"), max_length=20, choices=WeeklyItemKind.choices, default=WeeklyItemKind.OTHER)
+    title = models.CharField(_("what"), max_length=200)
+    account = models.ForeignKey("customers.Account", verbose_name=_("account"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    opportunity = models.ForeignKey("sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    done = models.BooleanField(_("done"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["weekly", "position", "id"]
+        verbose_name = _("weekly plan item")
+        verbose_name_plural = _("weekly plan items")
 
     def __str__(self) -> str:
         return self.title

@@ -19,6 +19,7 @@ closed in the period, its visits made.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
@@ -26,16 +27,17 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kamcrm.core.pagination import Page, keyset_page
-from kamcrm.org.models import User
-from kamcrm.org.selectors import VIEW, reach, visible
-from kamcrm.poa.choices import ActionStatus, CycleStatus, SubjectKind
-from kamcrm.poa.models import Action, ActionPlan, Objective, PlanCycle
+from kamcrm.org.choices import Role
+from kamcrm.org.models import OrgUnit, User
+from kamcrm.org.selectors import EDIT, VIEW, Reach, reach, visible
+from kamcrm.poa.choices import ActionStatus, CycleStatus, SubjectKind, WeeklyStatus
+from kamcrm.poa.models import Action, ActionPlan, Objective, PlanCycle, WeeklyItem, WeeklyPlan
 from kamcrm.targets.choices import MetricSource
 from kamcrm.targets.models import Metric
 
@@ -71,11 +73,23 @@ def plan_q(user: User, action: str = VIEW) -> Q | None:
     q |= Q(kind=SubjectKind.ACCOUNT, account_id__in=visible(Account.objects.all(), user, action).values("pk"))
     q |= Q(kind=SubjectKind.OPPORTUNITY,
            opportunity_id__in=visible(Opportunity.objects.all(), user, action).values("pk"))
-    if r.owner_ids:
-        q |= Q(kind=SubjectKind.PERSON, person_id__in=sorted(r.owner_ids))
     if r.unit_paths:
         q |= Q(kind=SubjectKind.UNIT) & reduce(or_, (Q(unit__path__startswith=p) for p in r.unit_paths))
-        q |= Q(kind=SubjectKind.PERSON) & reduce(or_, (Q(person__unit__path__startswith=p) for p in r.unit_paths))
+    if r.owner_ids or r.unit_paths:
+        q |= Q(kind=SubjectKind.PERSON) & person_reach_q(r, prefix="person__")
+    return q
+
+
+def person_reach_q(r: Reach, *, prefix: str = "") -> Q:
+    """The people `r` covers: themselves and everyone down their manager chain (`owner_ids`), and everyone
+    whose primary unit lies in a subtree they head or see by role (`unit_paths`). Over User (prefix "") or
+    over a model pointing at a person (prefix "person__"). The one person rule of person plans, weekly
+    plans and the weekly roll-up; `everything` is the caller's to short-circuit."""
+    q = Q(pk__in=[])
+    if r.owner_ids:
+        q |= Q(**{f"{prefix}pk__in": sorted(r.owner_ids)})
+    if r.unit_paths:
+        q |= reduce(or_, (Q(**{f"{prefix}unit__path__startswith": p}) for p in r.unit_paths))
     return q
 
 
@@ -287,3 +301,257 @@ def overdue_actions(*, user: User, person: User | None = None, today: dt.date | 
     qs = Action.objects.filter(owner=person, status=ActionStatus.OPEN, due_on__lt=today,
                                cycle__plan__in=plan_queryset(user).values("pk"))
     return list(qs.select_related("cycle__plan", "owner").order_by("due_on", "id")[:limit])
+
+
+# ---- weekly plans and reports -----------------------------------------------------------------------
+# A person sees their own weekly plans; whoever's reach covers the person (person_reach_q) sees theirs.
+# The week's live figures come from the person's own records: visits they made, tasks they finished,
+# opportunities they own whose stage changed, and opportunities they own won in the week.
+
+SALES_ROLES = (Role.ACCOUNT_MANAGER, Role.SALES_MANAGER)
+WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def week_start(year: int, week: int) -> dt.date:
+    """The Monday of ISO week `week` of `year`; a week that does not exist is a ValidationError on "week"."""
+    try:
+        return dt.date.fromisocalendar(int(year), int(week), 1)
+    except (TypeError, ValueError):
+        raise ValidationError({"week": _("There is no week %(week)s in %(year)s.")
+                               % {"week": week, "year": year}}) from None
+
+
+def week_of(day: dt.date) -> tuple[int, int]:
+    iso = day.isocalendar()
+    return iso.year, iso.week
+
+
+def parse_week(text: str) -> tuple[int, int]:
+    """"2026-W05" (what <input type="week"> sends) → (2026, 5); anything else names the "week" field."""
+    match = WEEK_RE.match(text or "")
+    if not match:
+        raise ValidationError({"week": _("Give the week as 2026-W05.")})
+    year, week = int(match.group(1)), int(match.group(2))
+    week_start(year, week)
+    return year, week
+
+
+def week_label(year: int, week: int) -> str:
+    return f"{year}-W{week:02d}"
+
+
+def _week_span(start: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Monday 00:00 to the next Monday 00:00 in the project's time zone (an index range, not a __date cast)."""
+    lo = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    return lo, timezone.make_aware(dt.datetime.combine(start + dt.timedelta(days=7), dt.time.min))
+
+
+def weekly_q(user: User, action: str = VIEW) -> Q | None:
+    """A Q over WeeklyPlan for what `user` may see (or, for EDIT, review); None when they reach everything."""
+    r = reach(user, action)
+    if r.everything:
+        return None
+    if not getattr(user, "pk", None):
+        return Q(pk__in=[])
+    return Q(person_id=user.pk) | person_reach_q(r, prefix="person__")
+
+
+def weekly_queryset(user: User, action: str = VIEW) -> QuerySet[WeeklyPlan]:
+    qs = WeeklyPlan.objects.all()
+    q = weekly_q(user, action)
+    return qs if q is None else qs.filter(q)
+
+
+def people_queryset(user: User, action: str = VIEW) -> QuerySet[User]:
+    """The people whose weekly plans `user` sees: the same rule, over User."""
+    r = reach(user, action)
+    qs = User.objects.all()
+    if r.everything:
+        return qs
+    if not getattr(user, "pk", None):
+        return qs.none()
+    return qs.filter(Q(pk=user.pk) | person_reach_q(r))
+
+
+def may_review(user: User, weekly: WeeklyPlan) -> bool:
+    """A manager whose edit reach covers the person reviews their report; nobody reviews their own."""
+    if not getattr(user, "pk", None) or user.pk == weekly.person_id:
+        return False
+    return weekly_queryset(user, EDIT).filter(pk=weekly.pk).exists()
+
+
+def weekly_visible_or_404(*, user: User, weekly_id: int) -> WeeklyPlan:
+    weekly = (weekly_queryset(user).select_related("person__unit", "reviewed_by").filter(pk=weekly_id).first())
+    if weekly is None:
+        raise Http404
+    return weekly
+
+
+def weekly_detail(*, user: User, weekly_id: int) -> WeeklyPlan:
+    """The weekly plan with its items (account, opportunity) in two queries."""
+    weekly = weekly_visible_or_404(user=user, weekly_id=weekly_id)
+    weekly.item_list = list(weekly.items.select_related("account", "opportunity").order_by("position", "id"))
+    return weekly
+
+
+def weekly_mine(*, user: User, limit: int = 12) -> list[WeeklyPlan]:
+    """The user's own latest weekly plans with planned and done counts: one query."""
+    return list(WeeklyPlan.objects.filter(person=user).annotate(
+        planned=Count("items"), done_count=Count("items", filter=Q(items__done=True)))
+        .order_by("-week_start")[:limit])
+
+
+def weekly_for(*, person: User, year: int, week: int) -> WeeklyPlan | None:
+    return WeeklyPlan.objects.filter(person=person, year=year, week=week).first()
+
+
+@dataclass
+class WeekFigures:
+    """The live figures of one person's week, from their own records."""
+
+    visits: int = 0
+    tasks: int = 0
+    moved: int = 0
+    won: int = 0
+    won_amount: Decimal = Decimal("0.00")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"visits": self.visits, "tasks": self.tasks, "moved": self.moved, "won": self.won,
+                "won_amount": str(self.won_amount)}
+
+
+def week_figures(*, person_ids: list[int], start: dt.date) -> dict[int, WeekFigures]:
+    """Live figures of the week starting `start` for each of `person_ids`: four grouped queries whatever
+    the number of people (an empty list costs none)."""
+    from kamcrm.activities.choices import TaskStatus, VisitStatus
+    from kamcrm.activities.models import Task, Visit
+    from kamcrm.sales.choices import StageKind
+    from kamcrm.sales.models import Opportunity, OpportunityStageChange
+
+    out = {pk: WeekFigures() for pk in person_ids}
+    if not person_ids:
+        return out
+    lo, hi = _week_span(start)
+    ids = sorted(set(person_ids))
+    for row in (Visit.objects.filter(owner_id__in=ids, status=VisitStatus.DONE, starts_at__gte=lo, starts_at__lt=hi)
+                .values("owner_id").annotate(n=Count("id")).order_by()):
+        out[row["owner_id"]].visits = row["n"]
+    for row in (Task.objects.filter(assignee_id__in=ids, status=TaskStatus.DONE, done_at__gte=lo, done_at__lt=hi)
+                .values("assignee_id").annotate(n=Count("id")).order_by()):
+        out[row["assignee_id"]].tasks = row["n"]
+    for row in (OpportunityStageChange.objects.filter(owner_id__in=ids, from_stage__isnull=False,
+                                                      changed_at__gte=lo, changed_at__lt=hi)
+                .values("owner_id").annotate(n=Count("opportunity_id", distinct=True)).order_by()):
+        out[row["owner_id"]].moved = row["n"]
+    for row in (Opportunity.objects.filter(owner_id__in=ids, stage__kind=StageKind.WON, closed_on__gte=start,
+                                           closed_on__lte=start + dt.timedelta(days=6))
+                .values("owner_id").annotate(n=Count("id"), amount=Sum("amount")).order_by()):
+        out[row["owner_id"]].won, out[row["owner_id"]].won_amount = row["n"], _cents(row["amount"])
+    return out
+
+
+@dataclass
+class WeekRecords:
+    """The records behind one person's week, for the report page (at most `limit` of each)."""
+
+    visits: list
+    tasks: list
+    moves: list
+    won: list
+
+
+def week_records(*, person: User, start: dt.date, limit: int = 50) -> WeekRecords:
+    from kamcrm.activities.choices import TaskStatus, VisitStatus
+    from kamcrm.activities.models import Task, Visit
+    from kamcrm.sales.choices import StageKind
+    from kamcrm.sales.models import Opportunity, OpportunityStageChange
+
+    lo, hi = _week_span(start)
+    return WeekRecords(
+        visits=list(Visit.objects.filter(owner=person, status=VisitStatus.DONE, starts_at__gte=lo, starts_at__lt=hi)
+                    .select_related("account").order_by("starts_at", "id")[:limit]),
+        tasks=list(Task.objects.filter(assignee=person, status=TaskStatus.DONE, done_at__gte=lo, done_at__lt=hi)
+                   .select_related("account").order_by("done_at", "id")[:limit]),
+        moves=list(OpportunityStageChange.objects.filter(owner=person, from_stage__isnull=False, changed_at__gte=lo,
+                                                         changed_at__lt=hi)
+                   .select_related("opportunity__account", "from_stage", "to_stage").order_by("changed_at", "id")
+                   [:limit]),
+        won=list(Opportunity.objects.filter(owner=person, stage__kind=StageKind.WON, closed_on__gte=start,
+                                            closed_on__lte=start + dt.timedelta(days=6))
+                 .select_related("account").order_by("closed_on", "id")[:limit]),
+    )
+
+
+def suggest_outcomes(items: list[WeeklyItem], records: WeekRecords) -> dict[int, bool]:
+    """Items the week's records show as done: a visit made to the item's account (or on its opportunity),
+    a stage change or a win of its opportunity, a finished task about its account or opportunity."""
+    accounts = {v.account_id for v in records.visits} | {t.account_id for t in records.tasks if t.account_id}
+    opportunities = ({v.opportunity_id for v in records.visits if v.opportunity_id}
+                     | {m.opportunity_id for m in records.moves} | {o.pk for o in records.won}
+                     | {t.opportunity_id for t in records.tasks if t.opportunity_id})
+    out = {}
+    for item in items:
+        if item.opportunity_id:
+            out[item.pk] = item.opportunity_id in opportunities
+        elif item.account_id:
+            out[item.pk] = item.account_id in accounts
+    return out
+
+
+@dataclass
+class RollupRow:
+    person: User
+    weekly: WeeklyPlan | None
+    figures: WeekFigures
+
+    @property
+    def plan_in(self) -> bool:
+        return self.weekly is not None and self.weekly.plan_submitted_at is not None
+
+    @property
+    def report_in(self) -> bool:
+        return self.weekly is not None and self.weekly.status != WeeklyStatus.DRAFT
+
+    @property
+    def planned(self) -> int:
+        return self.weekly.planned if self.weekly is not None else 0
+
+    @property
+    def done(self) -> int:
+        return self.weekly.done_count if self.weekly is not None else 0
+
+
+def rollup_units(user: User) -> QuerySet[OrgUnit]:
+    """The units whose roll-up `user` may open: every unit for whoever reaches everything, else the
+    subtrees they head or see by role, and their own unit."""
+    r = reach(user)
+    qs = OrgUnit.objects.filter(is_active=True).order_by("path")
+    if r.everything:
+        return qs
+    paths = list(r.unit_paths)
+    q = Q(pk=user.unit_id) if user.unit_id else Q(pk__in=[])
+    for p in paths:
+        q |= Q(path__startswith=p)
+    return qs.filter(q)
+
+
+def default_rollup_unit(user: User) -> OrgUnit | None:
+    r = reach(user)
+    if r.everything:
+        return OrgUnit.objects.filter(parent__isnull=True, is_active=True).order_by("path").first()
+    if r.unit_paths:
+        return OrgUnit.objects.filter(path=r.unit_paths[0]).first()
+    return user.unit
+
+
+def week_rollup(*, user: User, unit: OrgUnit, year: int, week: int) -> list[RollupRow]:
+    """Every active sales person in `unit`'s subtree whom `user` reaches, with their weekly plan for the
+    week (planned and done counts) and the week's live figures: six queries however many people."""
+    start = week_start(year, week)
+    people = list(people_queryset(user).filter(is_active=True, role__in=SALES_ROLES, unit__path__startswith=unit.path)
+                  .select_related("unit").order_by("unit__path", "display_name", "username", "id"))
+    ids = [p.pk for p in people]
+    weeklies = {w.person_id: w for w in WeeklyPlan.objects.filter(person_id__in=ids, year=year, week=week).annotate(
+        planned=Count("items"), done_count=Count("items", filter=Q(items__done=True)))} if ids else {}
+    figures = week_figures(person_ids=ids, start=start)
+    return [RollupRow(person=p, weekly=weeklies.get(p.pk), figures=figures[p.pk]) for p in people]

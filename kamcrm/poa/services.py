@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from kamcrm.org.models import User
 from kamcrm.org.selectors import EDIT, VIEW
 from kamcrm.poa import selectors
-from kamcrm.poa.choices import ActionStatus, CycleStatus, SubjectKind
-from kamcrm.poa.models import SUBJECT_FIELDS, Action, ActionPlan, Objective, PlanCycle
+from kamcrm.poa.choices import ActionStatus, CycleStatus, SubjectKind, WeeklyItemKind, WeeklyStatus
+from kamcrm.poa.models import SUBJECT_FIELDS, Action, ActionPlan, Objective, PlanCycle, WeeklyItem, WeeklyPlan
 
 OBJECTIVE_STEPS = (CycleStatus.PLAN, CycleStatus.DO)
 ACTION_STEPS = (CycleStatus.PLAN, CycleStatus.DO)
@@ -337,3 +337,179 @@ def action_update_for(*, user: User, plan_id: int, action_id: int, data: dict[st
 
 def action_complete_for(*, user: User, plan_id: int, action_id: int) -> Action:
     return action_update_for(user=user, plan_id=plan_id, action_id=action_id, data={"status": ActionStatus.DONE})
+
+
+# ---- weekly plans and reports -------------------------------------------------------------------------
+# The person writes their own week: items (draft), shares the plan, reports per item and submits at the
+# week's end; a manager whose reach covers them reviews it with a comment, after which nothing changes.
+# `by` is who acts (None: the system, e.g. a data load); a person other than `by` is refused by name.
+
+WEEKS_AHEAD = 4
+
+
+def _lock_weekly(weekly: WeeklyPlan) -> WeeklyPlan:
+    return WeeklyPlan.objects.select_for_update().select_related("person").get(pk=weekly.pk)
+
+
+def _own(weekly: WeeklyPlan, by: User | None) -> None:
+    if by is not None and by.pk != weekly.person_id:
+        raise ValidationError({"person": _("Only %(person)s writes this weekly plan and report.")
+                               % {"person": weekly.person}})
+
+
+def _not_reviewed(weekly: WeeklyPlan, field: str = "status") -> None:
+    if weekly.status == WeeklyStatus.REVIEWED:
+        raise ValidationError({field: _("The report for %(week)s has been reviewed; it can no longer be changed.")
+                               % {"week": weekly.week_label}})
+
+
+@transaction.atomic
+def weekly_create(*, person: User, year: int, week: int, by: User | None = None,
+                  today: dt.date | None = None) -> WeeklyPlan:
+    """`person`'s plan for ISO week `week` of `year`: one per person and week, at most four weeks ahead."""
+    today = today or timezone.localdate()
+    start = selectors.week_start(year, week)
+    if by is not None and by.pk != person.pk:
+        raise ValidationError({"person": _("You write only your own weekly plan.")})
+    if start > today + dt.timedelta(weeks=WEEKS_AHEAD):
+        raise ValidationError({"week": _("Plan at most %(n)s weeks ahead.") % {"n": WEEKS_AHEAD}})
+    label = selectors.week_label(year, week)
+    if WeeklyPlan.objects.filter(person=person, year=year, week=week).exists():
+        raise ValidationError({"week": _("%(person)s already has a weekly plan for %(week)s.")
+                               % {"person": person, "week": label}})
+    weekly = WeeklyPlan(person=person, year=year, week=week, week_start=start)
+    weekly.full_clean()
+    weekly.save()
+    return weekly
+
+
+@transaction.atomic
+def weekly_item_add(*, weekly: WeeklyPlan, title: str, kind: str = WeeklyItemKind.OTHER, account=None,  # noqa: ANN001
+                    opportunity=None, by: User | None = None) -> WeeklyItem:  # noqa: ANN001
+    """A planned item; an account or opportunity it names must be one the person sees, and an opportunity
+    brings its account along."""
+    from kamcrm.org.selectors import can
+
+    weekly = _lock_weekly(weekly)
+    _own(weekly, by)
+    _not_reviewed(weekly)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": _("Say what you plan to do.")})
+    if kind not in WeeklyItemKind.values:
+        raise ValidationError({"kind": _("Unknown kind “%(kind)s”.") % {"kind": kind}})
+    if account is not None and not can(weekly.person, account):
+        raise ValidationError({"account": _("%(person)s does not see the account %(account)s.")
+                               % {"person": weekly.person, "account": account}})
+    if opportunity is not None:
+        if not can(weekly.person, opportunity):
+            raise ValidationError({"opportunity": _("%(person)s does not see the opportunity %(opportunity)s.")
+                                   % {"person": weekly.person, "opportunity": opportunity}})
+        if account is not None and opportunity.account_id != account.pk:
+            raise ValidationError({"opportunity": _("The opportunity %(opportunity)s is not about %(account)s.")
+                                   % {"opportunity": opportunity, "account": account}})
+        account = account or opportunity.account
+    position = (weekly.items.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    item = WeeklyItem(weekly=weekly, kind=kind, title=title, account=account, opportunity=opportunity,
+                      position=position)
+    item.full_clean()
+    item.save()
+    return item
+
+
+@transaction.atomic
+def weekly_item_remove(*, item: WeeklyItem, by: User | None = None) -> None:
+    """Items go only before the plan is shared: afterwards planned stays planned (report it not done)."""
+    weekly = _lock_weekly(item.weekly)
+    _own(weekly, by)
+    _not_reviewed(weekly)
+    if weekly.plan_submitted_at is not None:
+        raise ValidationError({"items": _("The plan was shared: “%(item)s” stays; report it as not done instead.")
+                               % {"item": item.title}})
+    item.delete()
+
+
+@transaction.atomic
+def weekly_plan_submit(*, weekly: WeeklyPlan, by: User | None = None, at: dt.datetime | None = None) -> WeeklyPlan:
+    """Share the plan with the manager: it is then "in" on the roll-up. Needs at least one item."""
+    weekly = _lock_weekly(weekly)
+    _own(weekly, by)
+    _not_reviewed(weekly)
+    if weekly.plan_submitted_at is not None:
+        raise ValidationError({"status": _("The plan for %(week)s was shared already.") % {"week": weekly.week_label}})
+    if not weekly.items.exists():
+        raise ValidationError({"items": _("Add at least one item before sharing the plan.")})
+    weekly.plan_submitted_at = at or timezone.now()
+    weekly.save(update_fields=["plan_submitted_at", "updated_at"])
+    return weekly
+
+
+@transaction.atomic
+def weekly_report_save(*, weekly: WeeklyPlan, outcomes: dict[int, tuple[bool | None, str]] | None = None,
+                       summary: str | None = None, next_focus: str | None = None, submit: bool = False,
+                       by: User | None = None, today: dt.date | None = None,
+                       at: dt.datetime | None = None) -> WeeklyPlan:
+    """Write the report: per item done / not done and a note (`outcomes` by item id), the summary and next
+    week's focus. With `submit`, the report is handed in: not for a week that has not started, with a
+    summary and every item answered; the week's live figures are kept with it. A submitted report may be
+    amended (and is then submitted again) until it is reviewed."""
+    weekly = _lock_weekly(weekly)
+    _own(weekly, by)
+    _not_reviewed(weekly)
+    items = {item.pk: item for item in weekly.items.order_by("position", "id")}
+    for item_id, (done, note) in (outcomes or {}).items():
+        item = items.get(int(item_id))
+        if item is None:
+            raise ValidationError({"items": _("Item %(id)s is not part of this weekly plan.") % {"id": item_id}})
+        note = (note or "").strip()
+        if len(note) > WeeklyItem._meta.get_field("note").max_length:
+            raise ValidationError({"items": _("The note on “%(item)s” is too long (at most %(n)s characters).")
+                                   % {"item": item.title, "n": WeeklyItem._meta.get_field("note").max_length}})
+        if (item.done, item.note) != (done, note):
+            item.done, item.note = done, note
+            item.save(update_fields=["done", "note", "updated_at"])
+    if summary is not None:
+        weekly.summary = summary.strip()
+    if next_focus is not None:
+        weekly.next_focus = next_focus.strip()
+    fields = ["summary", "next_focus", "updated_at"]
+    if submit:
+        today = today or timezone.localdate()
+        if weekly.week_start > today:
+            raise ValidationError({"week": _("The week %(week)s has not started yet: its report cannot be submitted.")
+                                   % {"week": weekly.week_label}})
+        if not weekly.summary:
+            raise ValidationError({"summary": _("Write a summary of the week before submitting the report.")})
+        unanswered = [item.title for item in items.values() if item.done is None]
+        if unanswered:
+            raise ValidationError({"items": _("Say whether each item was done: %(items)s.")
+                                   % {"items": ", ".join(unanswered)}})
+        figures = selectors.week_figures(person_ids=[weekly.person_id], start=weekly.week_start)[weekly.person_id]
+        weekly.figures = {"taken_at": (at or timezone.now()).isoformat(), **figures.as_dict()}
+        weekly.status, weekly.submitted_at = WeeklyStatus.SUBMITTED, at or timezone.now()
+        fields += ["figures", "status", "submitted_at"]
+    weekly.full_clean()
+    weekly.save(update_fields=fields)
+    return weekly
+
+
+@transaction.atomic
+def weekly_review(*, weekly: WeeklyPlan, comment: str, by: User | None = None,
+                  at: dt.datetime | None = None) -> WeeklyPlan:
+    """A manager's comment on a submitted report; the week is then closed to changes."""
+    weekly = _lock_weekly(weekly)
+    if by is not None and not selectors.may_review(by, weekly):
+        raise ValidationError({"review_comment": _("Only a manager of %(person)s reviews this report.")
+                               % {"person": weekly.person}})
+    _not_reviewed(weekly, field="review_comment")
+    if weekly.status != WeeklyStatus.SUBMITTED:
+        raise ValidationError({"review_comment": _("The report for %(week)s has not been submitted yet.")
+                               % {"week": weekly.week_label}})
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"review_comment": _("Write a comment for %(person)s.") % {"person": weekly.person}})
+    weekly.review_comment, weekly.reviewed_by, weekly.reviewed_at = comment, by, at or timezone.now()
+    weekly.status = WeeklyStatus.REVIEWED
+    weekly.full_clean()
+    weekly.save(update_fields=["review_comment", "reviewed_by", "reviewed_at", "status", "updated_at"])
+    return weekly
