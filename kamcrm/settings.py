@@ -231,7 +231,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["InboundEventTypeEnum
     "kamcrm.integrations.models.EventType")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
     "ImportErrorKindEnum": "kamcrm.exchange.models.ImportErrorKind", "UnitKindEnum": "kamcrm.org.choices.UnitKind",
-    "StageKindEnum": "kamcrm.sales.choices.StageKind"})
+    "StageKindEnum": "kamcrm.sales.choices.StageKind",
+    "TargetPlanStatusEnum": "kamcrm.targets.choices.PlanStatus", "TargetPeriodEnum": "kamcrm.targets.choices.Period"})
 
 # --- Exports (kamcrm/exchange/export.py) ----------------------------------------------------------
 # An export streams at constant memory, but one that would hold more rows than this is refused

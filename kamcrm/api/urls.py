@@ -16,6 +16,7 @@ from kamcrm.org.api.views import OrgUnitViewSet, UserViewSet
 from kamcrm.products.api.routes import ROUTES as PRODUCT_ROUTES
 from kamcrm.receivables.api.routes import ROUTES as RECEIVABLE_ROUTES
 from kamcrm.sales.api.routes import ROUTES as SALES_ROUTES
+from kamcrm.targets.api.routes import ROUTES as TARGET_ROUTES
 
 app_name = "api"
 
@@ -29,7 +30,7 @@ router.register("attribute-definitions", AttributeDefinitionViewSet, basename="a
 router.register("imports", ImportJobViewSet, basename="importjob")
 router.register("import-mappings", ImportMappingViewSet, basename="importmapping")
 for _prefix, _viewset, _basename in [*PRODUCT_ROUTES, *SALES_ROUTES, *ACTIVITY_ROUTES, *AGREEMENT_ROUTES,
-                                       *RECEIVABLE_ROUTES]:
+                                       *RECEIVABLE_ROUTES, *TARGET_ROUTES]:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
