@@ -99,6 +99,8 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["-updated_at", "-id"], name="opp_updated_id"),
             models.Index(fields=["-amount", "-id"], name="opp_amount_id"),
             models.Index(fields=["name", "id"], name="opp_name_id"),
+            # targets: won value by month (completion, the unit × month grid)
+            models.Index(fields=["closed_on"], name="opp_closed_on", condition=Q(closed_on__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -188,53 +188,90 @@ def _scope(subject: Subject, *, owner: str, unit: str | None) -> Q:
     return Q(**{f"{unit}__path__startswith": subject.path})
 
 
-def actual(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
-           product_line_id: int | None = None) -> Decimal:
-    """The metric's actual for `subject` from `start` to `end` (inclusive), straight from its source."""
+@dataclass(frozen=True)
+class Source:
+    """Where a metric's actuals come from, in one place for every read (the figure, the unit × month
+    grid, the records behind a figure): the rows in the period, the field summed (None: rows counted),
+    the owner and owning-unit fields (unit None: the owner's unit) and the date the month is taken from."""
+
+    rows: QuerySet
+    value: str | None
+    owner: str
+    unit: str | None
+    date: str
+
+    def scoped(self, subject: Subject) -> QuerySet:
+        return self.rows.filter(_scope(subject, owner=self.owner, unit=self.unit))
+
+    def total(self, qs: QuerySet) -> Decimal:
+        if self.value is None:
+            return Decimal(qs.count())
+        return _cents(qs.aggregate(v=Sum(self.value))["v"])
+
+
+def _day_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in the project's time zone: a range an index serves, where a
+    __date cast on the column would not."""
+    tz = timezone.get_current_timezone()
+    return (dt.datetime.combine(start, dt.time(), tzinfo=tz),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
+
+
+def source_of(metric: Metric, start: dt.date, end: dt.date) -> Source:
+    """The metric's source rows from `start` to `end` inclusive (module docstring: the rules)."""
     source = metric.source
     if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
         from kamcrm.analytics.models import RevenueRollup
 
-        qs = RevenueRollup.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
-                                          month__gte=_month_start(start), month__lte=_month_start(end))
-        if product_line_id is not None:
-            qs = qs.filter(product_line_id=product_line_id)
-        return _cents(qs.aggregate(v=Sum(source))["v"])
+        return Source(RevenueRollup.objects.filter(month__gte=_month_start(start), month__lte=_month_start(end)),
+                      source, "owner", "owner_unit", "month")
     if source == MetricSource.SIGNED:
         from kamcrm.agreements.models import Agreement
 
-        qs = Agreement.objects.filter(_scope(subject, owner="owner", unit=None), signed_on__gte=start,
-                                      signed_on__lte=end)
-        if product_line_id is not None:
-            from kamcrm.agreements.models import AgreementLine
-
-            return _cents(AgreementLine.objects.filter(agreement__in=qs.values("pk"), product__line_id=product_line_id)
-                          .aggregate(v=Sum("amount"))["v"])
-        return _cents(qs.aggregate(v=Sum("total_value"))["v"])
+        return Source(Agreement.objects.filter(signed_on__gte=start, signed_on__lte=end), "total_value", "owner",
+                      None, "signed_on")
     if source == MetricSource.WON:
         from kamcrm.sales.choices import StageKind
-        from kamcrm.sales.models import Opportunity, OpportunityLine
+        from kamcrm.sales.models import Opportunity
 
-        qs = Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"), stage__kind=StageKind.WON,
-                                        closed_on__gte=start, closed_on__lte=end)
-        if product_line_id is not None:
-            return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"),
-                                                         product__line_id=product_line_id)
-                          .aggregate(v=Sum("amount"))["v"])
-        return _cents(qs.aggregate(v=Sum("amount"))["v"])
+        return Source(Opportunity.objects.filter(stage__kind=StageKind.WON, closed_on__gte=start, closed_on__lte=end),
+                      "amount", "owner", "owner_unit", "closed_on")
     if source == MetricSource.NEW_KEY_ACCOUNTS:
         from kamcrm.customers.models import Account
 
-        return Decimal(Account.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
-                                              tier__in=("key", "strategic"), created_at__date__gte=start,
-                                              created_at__date__lte=end).count())
+        lo, hi = _day_range(start, end)
+        return Source(Account.objects.filter(tier__in=("key", "strategic"), created_at__gte=lo, created_at__lt=hi),
+                      None, "owner", "owner_unit", "created_at")
     if source == MetricSource.VISITS:
         from kamcrm.activities.choices import VisitStatus
         from kamcrm.activities.models import Visit
 
-        return Decimal(Visit.objects.filter(_scope(subject, owner="owner", unit=None), status=VisitStatus.DONE,
-                                            starts_at__date__gte=start, starts_at__date__lte=end).count())
+        lo, hi = _day_range(start, end)
+        return Source(Visit.objects.filter(status=VisitStatus.DONE, starts_at__gte=lo, starts_at__lt=hi), None,
+                      "owner", None, "starts_at")
     raise ValueError(source)
+
+
+def actual(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
+           product_line_id: int | None = None) -> Decimal:
+    """The metric's actual for `subject` from `start` to `end` (inclusive), straight from its source."""
+    src = source_of(metric, start, end)
+    qs = src.scoped(subject)
+    if product_line_id is not None:
+        if metric.source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
+            qs = qs.filter(product_line_id=product_line_id)
+        elif metric.source == MetricSource.SIGNED:
+            from kamcrm.agreements.models import AgreementLine
+
+            return _cents(AgreementLine.objects.filter(agreement__in=qs.values("pk"), product__line_id=product_line_id)
+                          .aggregate(v=Sum("amount"))["v"])
+        elif metric.source == MetricSource.WON:
+            from kamcrm.sales.models import OpportunityLine
+
+            return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"),
+                                                         product__line_id=product_line_id)
+                          .aggregate(v=Sum("amount"))["v"])
+    return src.total(qs)
 
 
 def weighted_pipeline(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
@@ -395,38 +432,10 @@ def _grouped_actuals(metric: Metric, year: int) -> dict[int, list[Decimal]]:
     from django.db.models import Count
     from django.db.models.functions import ExtractMonth
 
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    source = metric.source
-    if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
-        from kamcrm.analytics.models import RevenueRollup
-
-        rows = (RevenueRollup.objects.filter(month__gte=start, month__lte=end)
-                .values(u=F("owner_unit_id"), m=ExtractMonth("month")).annotate(v=Sum(source)))
-    elif source == MetricSource.SIGNED:
-        from kamcrm.agreements.models import Agreement
-
-        rows = (Agreement.objects.filter(signed_on__gte=start, signed_on__lte=end)
-                .values(u=F("owner__unit_id"), m=ExtractMonth("signed_on")).annotate(v=Sum("total_value")))
-    elif source == MetricSource.WON:
-        from kamcrm.sales.choices import StageKind
-        from kamcrm.sales.models import Opportunity
-
-        rows = (Opportunity.objects.filter(stage__kind=StageKind.WON, closed_on__gte=start, closed_on__lte=end)
-                .values(u=F("owner_unit_id"), m=ExtractMonth("closed_on")).annotate(v=Sum("amount")))
-    elif source == MetricSource.NEW_KEY_ACCOUNTS:
-        from kamcrm.customers.models import Account
-
-        rows = (Account.objects.filter(tier__in=("key", "strategic"), created_at__date__gte=start,
-                                       created_at__date__lte=end)
-                .values(u=F("owner_unit_id"), m=ExtractMonth("created_at")).annotate(v=Count("id")))
-    elif source == MetricSource.VISITS:
-        from kamcrm.activities.choices import VisitStatus
-        from kamcrm.activities.models import Visit
-
-        rows = (Visit.objects.filter(status=VisitStatus.DONE, starts_at__date__gte=start, starts_at__date__lte=end)
-                .values(u=F("owner__unit_id"), m=ExtractMonth("starts_at")).annotate(v=Count("id")))
-    else:
-        raise ValueError(source)
+    src = source_of(metric, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    unit = F(f"{src.unit}_id") if src.unit else F(f"{src.owner}__unit_id")
+    rows = src.rows.values(u=unit, m=ExtractMonth(src.date)).annotate(
+        v=Sum(src.value) if src.value else Count("pk"))
     out: dict[int, list[Decimal]] = {}
     for row in rows.order_by():
         if row["u"] is None:
@@ -497,64 +506,40 @@ def actual_records(*, user: User, metric: Metric, subject: Subject, start: dt.da
     their total over all rows, how many rows). Revenue measures drill to their accounts (the facts summed
     per account), the others to the agreements, opportunities, accounts or visits themselves — the same
     filters as `actual`, so the total equals the figure. Only records `user` may see are listed."""
-    from django.db.models import Count
     from django.urls import reverse
 
     from kamcrm.org.selectors import visible
 
     _check_sees(user, subject)
+    src = source_of(metric, start, end)
     source = metric.source
     if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
+        # the roll-up carries no account: the same rows' facts, summed per account
         from kamcrm.analytics.models import RevenueFact
 
-        facts = visible(RevenueFact.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
+        facts = visible(RevenueFact.objects.filter(_scope(subject, owner=src.owner, unit=src.unit),
                                                    month__gte=_month_start(start), month__lte=_month_start(end)), user)
         grouped = (facts.values("account_id", "account__name").annotate(v=Sum(source)).exclude(v=0)
                    .order_by("-v", "account_id"))
-        rows = list(grouped[:limit])
-        return ([Record(r["account__name"], reverse("customers:account", args=[r["account_id"]]), None,
-                        _cents(r["v"])) for r in rows], _cents(facts.aggregate(v=Sum(source))["v"]), grouped.count())
+        return ([Record(r["account__name"], reverse("customers:account", args=[r["account_id"]]), None, _cents(r["v"]))
+                 for r in grouped[:limit]], _cents(facts.aggregate(v=Sum(source))["v"]), grouped.count())
+    qs = visible(src.scoped(subject), user)
+    total, count = src.total(qs), qs.count()
     if source == MetricSource.SIGNED:
-        from kamcrm.agreements.models import Agreement
-
-        qs = visible(Agreement.objects.filter(_scope(subject, owner="owner", unit=None), signed_on__gte=start,
-                                                    signed_on__lte=end), user)
-        summary = qs.aggregate(total=Sum("total_value"), n=Count("id"))
         rows = qs.order_by("-total_value", "id").values("id", "title", "signed_on", "total_value")[:limit]
-        return ([Record(r["title"], reverse("agreements:agreement", args=[r["id"]]), r["signed_on"],
-                        _cents(r["total_value"])) for r in rows], _cents(summary["total"]), summary["n"])
+        return [Record(r["title"], reverse("agreements:agreement", args=[r["id"]]), r["signed_on"],
+                       _cents(r["total_value"])) for r in rows], total, count
     if source == MetricSource.WON:
-        from kamcrm.sales.choices import StageKind
-        from kamcrm.sales.models import Opportunity
-
-        qs = visible(Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
-                                                      stage__kind=StageKind.WON, closed_on__gte=start,
-                                                      closed_on__lte=end), user)
-        summary = qs.aggregate(total=Sum("amount"), n=Count("id"))
         rows = qs.order_by("-amount", "id").values("id", "name", "closed_on", "amount")[:limit]
-        return ([Record(r["name"], reverse("sales:opportunity", args=[r["id"]]), r["closed_on"],
-                        _cents(r["amount"])) for r in rows], _cents(summary["total"]), summary["n"])
+        return [Record(r["name"], reverse("sales:opportunity", args=[r["id"]]), r["closed_on"], _cents(r["amount"]))
+                for r in rows], total, count
     if source == MetricSource.NEW_KEY_ACCOUNTS:
-        from kamcrm.customers.models import Account
-
-        qs = visible(Account.objects.filter(_scope(subject, owner="owner", unit="owner_unit"),
-                                                  tier__in=("key", "strategic"), created_at__date__gte=start,
-                                                  created_at__date__lte=end), user)
-        n = qs.count()
         rows = qs.order_by("-created_at", "-id").values("id", "name", "created_at")[:limit]
-        return ([Record(r["name"], reverse("customers:account", args=[r["id"]]),
-                        timezone.localtime(r["created_at"]).date(), Decimal(1)) for r in rows], Decimal(n), n)
-    if source == MetricSource.VISITS:
-        from kamcrm.activities.choices import VisitStatus
-        from kamcrm.activities.models import Visit
-
-        qs = visible(Visit.objects.filter(_scope(subject, owner="owner", unit=None), status=VisitStatus.DONE,
-                                                starts_at__date__gte=start, starts_at__date__lte=end), user)
-        n = qs.count()
-        rows = qs.order_by("-starts_at", "-id").values("id", "account__name", "starts_at")[:limit]
-        return ([Record(r["account__name"], reverse("activities:visit", args=[r["id"]]),
-                        timezone.localtime(r["starts_at"]).date(), Decimal(1)) for r in rows], Decimal(n), n)
-    raise ValueError(source)
+        return [Record(r["name"], reverse("customers:account", args=[r["id"]]),
+                       timezone.localtime(r["created_at"]).date(), Decimal(1)) for r in rows], total, count
+    rows = qs.order_by("-starts_at", "-id").values("id", "account__name", "starts_at")[:limit]
+    return [Record(r["account__name"], reverse("activities:visit", args=[r["id"]]),
+                   timezone.localtime(r["starts_at"]).date(), Decimal(1)) for r in rows], total, count
 
 
 def plannable_units(*, user: User) -> list[OrgUnit]:
