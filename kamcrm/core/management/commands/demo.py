@@ -19,6 +19,7 @@ from kamcrm.core.context import Channel, change_context
 from kamcrm.customers.demo import build_customers
 from kamcrm.customers.models import Account
 from kamcrm.org.demo import DEFAULT_SEED, build_org, demo_logins
+from kamcrm.poa.demo import build_poa
 from kamcrm.products.demo import build_products
 from kamcrm.sales.demo import build_sales
 from kamcrm.targets.demo import build_targets
@@ -63,6 +64,7 @@ class Command(BaseCommand):
                 build_activities(seed=seed, progress=self.stdout.write)
                 build_agreements(seed=seed, progress=self.stdout.write)
                 build_targets(seed=seed, progress=self.stdout.write)
+                build_poa(seed=seed, progress=self.stdout.write)
             # The import mappings shipped with kamcrm (their constants name the demo's root unit and admin).
             call_command("import_mapping", "builtin", verbosity=0)
             self.stdout.write(_("Demo data ready in %(s).1f s.") % {"s": time.perf_counter() - started})
