@@ -26,6 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kamcrm.core import context
 from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import VIEW, Reach, reach
@@ -276,9 +277,21 @@ def actual(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
 
 def weighted_pipeline(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
                       product_line_id: int | None = None) -> Decimal:
-    """Open opportunities' amount × probability expected to close from `start` to `end` (money metrics)."""
+    """Open opportunities' amount × probability expected to close from `start` to `end` (money metrics).
+    The same for every money metric: read once per subject and period within a request."""
     if metric.is_count:
         return ZERO
+    ctx = context.current()
+    key = ("targets.pipeline", node_key(subject), start, end, product_line_id)
+    if ctx.request is not None and key in ctx.memo:
+        return ctx.memo[key]
+    value = _weighted_pipeline(subject, start, end, product_line_id)
+    if ctx.request is not None:
+        ctx.memo[key] = value
+    return value
+
+
+def _weighted_pipeline(subject: Subject, start: dt.date, end: dt.date, product_line_id: int | None) -> Decimal:
     from kamcrm.sales.choices import StageKind
     from kamcrm.sales.models import Opportunity, OpportunityLine
 
@@ -558,20 +571,22 @@ class Trend:
 
 
 def completion_trend(*, user: User, metric: Metric, subject: Subject, year: int,
-                     plan: TargetPlan | None = None) -> Trend:
-    """Target and actual per month of `year` for one person or unit: two grouped queries (the unit's
-    actual from the dashboard grid's grouped read, a person's from the source by month)."""
+                     plan: TargetPlan | None = None, grid: list[UnitMonths] | None = None) -> Trend:
+    """Target and actual per month of `year` for one person or unit. A unit's row comes from the dashboard
+    grid (pass the page's `grid` when it holds the unit, so it is not read twice); a person's from one
+    target query and the source month by month."""
     _check_sees(user, subject)
     plan = plan if plan is not None else plan_in_force(year=year)
+    if isinstance(subject, OrgUnit):
+        rows = grid if grid is not None else completion_by_unit_month(user=user, metric=metric, year=year, plan=plan,
+                                                                      unit=subject)
+        mine = next((r for r in rows if r.unit.pk == subject.pk), None)
+        return Trend(target=mine.target if mine else [ZERO] * 12, actual=mine.actual if mine else [ZERO] * 12)
     target = [ZERO] * 12
     if plan is not None:
         for row in (TargetLine.objects.filter(plan=plan, metric=metric, node=node_key(subject), is_unallocated=False)
                     .values("month", "amount")):
             target[row["month"] - 1] = _cents(row["amount"])
-    if isinstance(subject, OrgUnit):
-        rows = completion_by_unit_month(user=user, metric=metric, year=year, plan=plan, unit=subject)
-        mine = next((r for r in rows if r.unit.pk == subject.pk), None)
-        return Trend(target=target, actual=mine.actual if mine else [ZERO] * 12)
     actual_by_month = []
     for month in range(1, 13):
         start = dt.date(year, month, 1)

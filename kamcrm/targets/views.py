@@ -237,7 +237,7 @@ def completion(request: HttpRequest) -> HttpResponse:
         grid = selectors.completion_by_unit_month(user=request.user, metric=metric, year=on.year, plan=plan,
                                                   unit=unit)
     trend = selectors.completion_trend(user=request.user, metric=metric, subject=subject, year=on.year,
-                                       plan=plan) if metric is not None else None
+                                       plan=plan, grid=grid) if metric is not None else None
     context.update({"subject": subject, "on": on, "period": period, "plan": plan, "rows": rows,
                     "ranking": ranking, "ranking_metric": metric, "grid": grid, "months": range(1, 13),
                     "chart": selectors.completion_chart(rows=rows, ranking=ranking, trend=trend, metric=metric,
