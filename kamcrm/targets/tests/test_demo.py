@@ -43,6 +43,16 @@ def test_demo_plan_reaches_every_sales_person_and_completion_matches_the_records
             assert (c.target, c.actual, c.pipeline) == (
                 direct_target(plan, metric, subject, months), direct_actual(metric, subject, start, today),
                 direct_pipeline(metric, subject, start, end)), (metric.code, str(subject))
+    # the records behind each company figure add up to it (the administrator sees them all)
+    start = selectors.period_bounds(Period.YEAR, today)[0]
+    for metric in metrics:
+        records, total, count = selectors.actual_records(user=admin, metric=metric, subject=company, start=start,
+                                                         end=today)
+        actual = selectors.actual(metric=metric, subject=company, start=start, end=today)
+        assert total == actual, metric.code
+        assert count == len(records) or len(records) == selectors.DRILL_LIMIT
+        if count <= selectors.DRILL_LIMIT:
+            assert sum((r.value for r in records), total * 0) == total, metric.code
     # a second run builds nothing more
     call_command("demo", "--accounts", "80", stdout=io.StringIO())
     assert TargetPlan.objects.filter(year=today.year).count() == 1
