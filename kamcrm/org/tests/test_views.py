@@ -42,6 +42,7 @@ urlpatterns = [
     path("analytics/", include("kamcrm.analytics.urls")),
     path("targets/", include("kamcrm.targets.urls")),
     path("poa/", include("kamcrm.poa.urls")),
+    path("notifications/", include("kamcrm.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
@@ -135,8 +136,8 @@ def test_it_renders_the_tree_in_a_fixed_number_of_queries(org, client_for, djang
 def test_it_shows_a_unit_with_breadcrumbs_members_and_sub_units(org, client_for, django_assert_max_num_queries):
     # given
     client = client_for(org.rep)
-    # when: session, user, unit, ancestors, members, sub-units
-    with django_assert_max_num_queries(6):
+    # when: session, user, unit, ancestors, members, sub-units, the notification bell's count
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("org:unit", args=[org.sales_east.pk]))
     # then
     html = response.content.decode()
@@ -300,8 +301,8 @@ def test_it_pages_people_with_a_cursor(org, client_for, django_assert_max_num_qu
     for i in range(60):
         services.user_create(username=f"p{i:03d}", display_name=f"员工{i}", unit=org.west)
     client = client_for(org.rep)
-    # when: session, user, the chosen unit, the page, the bounded count, the unit select's options
-    with django_assert_max_num_queries(6):
+    # when: session, user, the chosen unit, the page, the bounded count, the unit select's options, the bell
+    with django_assert_max_num_queries(7):
         first = client.get(reverse("org:user_list"), {"unit": org.west.pk})
     page = first.context["page"]
     second = client.get(reverse("org:user_list"), {"unit": org.west.pk, "cursor": page.next_cursor})
@@ -516,7 +517,7 @@ def test_it_lists_sharing_rules_in_a_fixed_number_of_queries(org, client_for, dj
     client = client_for(org.rep)
     for i, (source, target) in enumerate([(org.east, org.west), (org.west, org.east), (org.hq, org.partners)] * 5):
         services.sharing_rule_create(name=f"rule {i}", source_unit=source, target_unit=target)
-    with django_assert_max_num_queries(3):  # session, user, rules with both units
+    with django_assert_max_num_queries(4):  # session, user, rules with both units, the notification bell
         response = client.get(reverse("org:sharing_rule_list"))
     assert response.content.decode().count('data-testid="rule-row"') == 15
 
@@ -525,6 +526,6 @@ def test_it_shows_a_person_in_a_fixed_number_of_queries(org, client_for, django_
     client = client_for(org.rep)
     for i in range(10):
         services.user_create(username=f"r{i}", display_name=f"下属{i}", unit=org.team_e1, manager=org.manager)
-    with django_assert_max_num_queries(5):  # session, user, person, unit path, reports
+    with django_assert_max_num_queries(6):  # session, user, person, unit path, reports, the notification bell
         response = client.get(reverse("org:user", args=[org.manager.pk]))
     assert response.content.decode().count('data-testid="report-row"') == 12
