@@ -43,8 +43,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kamcrm.core.services import validation_error_dict
 from kamcrm.exchange.import_specs import (
@@ -71,9 +71,24 @@ from kamcrm.targets.models import Metric, TargetLine, TargetPlan
 __all__ = ["MONTH_FIELDS", "TargetImport", "steps_for"]
 
 MONTH_FIELDS = tuple(f"m{m}" for m in range(1, 13))
-MONTH_LABELS = (gettext_lazy("Jan"), gettext_lazy("Feb"), gettext_lazy("Mar"), gettext_lazy("Apr"),
-                gettext_lazy("May"), gettext_lazy("Jun"), gettext_lazy("Jul"), gettext_lazy("Aug"),
-                gettext_lazy("Sep"), gettext_lazy("Oct"), gettext_lazy("Nov"), gettext_lazy("Dec"))
+_EN_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class MonthLabel:
+    """A month's column label in the current language: "1月" in Chinese, "Jan" otherwise — the headers the
+    department's files use. Not a msgid: Django's catalogue already translates "May" as 五月."""
+
+    def __init__(self, month: int):
+        self.month = month
+
+    def __str__(self) -> str:
+        return f"{self.month}月" if (get_language() or "").startswith("zh") else _EN_ABBR[self.month - 1]
+
+    def __repr__(self) -> str:
+        return f"MonthLabel({self.month})"
+
+
+MONTH_LABELS = tuple(MonthLabel(m) for m in range(1, 13))
 _EN_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
               "november", "december")
 _ZH_NUMBERS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")

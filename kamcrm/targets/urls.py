@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kamcrm.targets import views
+from kamcrm.targets import exports, views
 
 app_name = "targets"
 urlpatterns = [
@@ -12,5 +12,9 @@ urlpatterns = [
     path("<int:pk>/rebalance/", views.plan_rebalance, name="plan_rebalance"),
     path("<int:pk>/revise/", views.plan_revise, name="plan_revise"),
     path("completion/", views.completion, name="completion"),
+    # Exports of the views (kamcrm/targets/exports.py), with the pages' query parameters.
+    path("<int:pk>/export.<slug:fmt>", exports.plan_export, name="plan_export"),
+    path("completion/export.<slug:fmt>", exports.completion_export, name="completion_export"),
+    path("ranking/export.<slug:fmt>", exports.ranking_export, name="ranking_export"),
     path("completion/records/", views.completion_records, name="completion_records"),
 ]
