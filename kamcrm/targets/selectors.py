@@ -201,13 +201,30 @@ class Source:
     unit: str | None
     date: str
 
-    def scoped(self, subject: Subject) -> QuerySet:
-        return self.rows.filter(_scope(subject, owner=self.owner, unit=self.unit))
+    def scoped(self, subject) -> QuerySet:
+        """The rows of a person or unit (by owner or owning unit), or of an account or an opportunity (an
+        action plan's subject: by the record's own link to it)."""
+        if isinstance(subject, OrgUnit | User):
+            return self.rows.filter(_scope(subject, owner=self.owner, unit=self.unit))
+        from kamcrm.customers.models import Account
+
+        links = ACCOUNT_LINK if isinstance(subject, Account) else OPPORTUNITY_LINK
+        field = links.get(self.rows.model._meta.label)
+        if field is None:
+            raise ValueError(f"{self.rows.model._meta.label} cannot be measured for {type(subject).__name__}")
+        return self.rows.filter(**{field: subject.pk})
 
     def total(self, qs: QuerySet) -> Decimal:
         if self.value is None:
             return Decimal(qs.count())
         return _cents(qs.aggregate(v=Sum(self.value))["v"])
+
+
+# How each source's rows point at an account or an opportunity (an action plan's subject).
+ACCOUNT_LINK = {"analytics.RevenueFact": "account_id", "agreements.Agreement": "account_id",
+                "sales.Opportunity": "account_id", "customers.Account": "pk", "activities.Visit": "account_id"}
+OPPORTUNITY_LINK = {"agreements.Agreement": "opportunity_id", "sales.Opportunity": "pk",
+                    "activities.Visit": "opportunity_id"}
 
 
 def _day_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -218,13 +235,15 @@ def _day_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz))
 
 
-def source_of(metric: Metric, start: dt.date, end: dt.date) -> Source:
-    """The metric's source rows from `start` to `end` inclusive (module docstring: the rules)."""
+def source_of(metric: Metric, start: dt.date, end: dt.date, *, per_account: bool = False) -> Source:
+    """The metric's source rows from `start` to `end` inclusive (module docstring: the rules). Revenue
+    comes from the roll-ups (by owner and unit), or from the facts when `per_account` (an account's own)."""
     source = metric.source
     if source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
-        from kamcrm.analytics.models import RevenueRollup
+        from kamcrm.analytics.models import RevenueFact, RevenueRollup
 
-        return Source(RevenueRollup.objects.filter(month__gte=_month_start(start), month__lte=_month_start(end)),
+        model = RevenueFact if per_account else RevenueRollup
+        return Source(model.objects.filter(month__gte=_month_start(start), month__lte=_month_start(end)),
                       source, "owner", "owner_unit", "month")
     if source == MetricSource.SIGNED:
         from kamcrm.agreements.models import Agreement
@@ -253,10 +272,12 @@ def source_of(metric: Metric, start: dt.date, end: dt.date) -> Source:
     raise ValueError(source)
 
 
-def actual(*, metric: Metric, subject: Subject, start: dt.date, end: dt.date,
-           product_line_id: int | None = None) -> Decimal:
-    """The metric's actual for `subject` from `start` to `end` (inclusive), straight from its source."""
-    src = source_of(metric, start, end)
+def actual(*, metric: Metric, subject, start: dt.date, end: dt.date, product_line_id: int | None = None) -> Decimal:
+    """The metric's actual for `subject` — a person, a unit (its subtree), an account or an opportunity —
+    from `start` to `end` (inclusive), straight from its source."""
+    from kamcrm.customers.models import Account
+
+    src = source_of(metric, start, end, per_account=isinstance(subject, Account))
     qs = src.scoped(subject)
     if product_line_id is not None:
         if metric.source in (MetricSource.EXPECTED, MetricSource.BILLED, MetricSource.COLLECTED):
