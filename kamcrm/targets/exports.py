@@ -95,7 +95,7 @@ def grid_rows(*, user: User, plan: TargetPlan, metric: Metric, product_line_id: 
 
 
 def completion_columns() -> list[Column]:
-    return [_col("kind", _("subject"), 8), _col("code", _("unit/person"), 16), _col("name", _("name"), 24),
+    return [_col("kind", _("type"), 8), _col("code", _("unit/person"), 16), _col("name", _("name"), 24),
             _col("metric", _("metric"), 16), _col("period", _("period"), 12), _col("start", _("from"), 12),
             _col("end", _("to"), 12), _col("target", _("target")), _col("actual", _("actual")),
             _col("ratio", _("completion %"), 10), _col("pipeline", _("weighted pipeline")), _col("gap", _("gap")),

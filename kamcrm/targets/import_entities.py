@@ -28,12 +28,15 @@ a month not mapped keeps its figure) through targets.services, exactly as the pl
 
 Every bad row is reported with its line and column: an unknown unit/person or metric, a negative,
 non-numeric or too precise month cell (count metrics are whole numbers), a locked or submitted plan, a node
-the importer may not plan (services.may_plan on the unit that splits it), the same node twice.
+the importer may not plan (services.may_plan on the unit that splits it), the same node twice, children
+adding up to more than their parent in a month (the file's rows with the parent's other children in the
+plan, on the month's cell of the group's last row) — all found while checking, so a dry run shows them.
 
 All or nothing: if any row is rejected while checking, no row of the file is written (each is reported
-"not imported"). A row the services refuse while writing (children over their parent) rejects its whole
-batch (KAMCRM_IMPORT_BATCH_SIZE rows, 1000 by default, so any usual targets file) and every later one;
-batches committed before it stay — import a larger file in parts, one level per file, to keep it whole.
+"not imported"). A row the services still refuse while writing rejects its whole batch
+(KAMCRM_IMPORT_BATCH_SIZE rows, 1000 by default, so any usual targets file) and every later one; batches
+committed before it stay. The checks above see one batch at a time: keep a parent and its children in one
+batch (a file of up to 1000 rows, or one file per level) so that the file is written whole.
 """
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ from kamcrm.exchange.import_specs import (
     norm,
     register,
 )
-from kamcrm.exchange.models import ImportErrorKind, ImportRowError
+from kamcrm.exchange.models import ImportErrorKind, ImportRowError, ImportStatus
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.org.selectors import EDIT, reach
 from kamcrm.products.import_entities import LINE_REF
@@ -315,15 +318,65 @@ class TargetImport(ImportEntity):
             row.existing = TargetLine() if (plan_id, metric_id, key) in has_lines else None
             above = _above(node, units)
             above_key = (plan_id, metric_id, services.node_key(above, row.values["_line"])) if above else None
+            parent = None  # the unit the node is (or will be) split from
             if (plan_id, metric_id, key) in split_from:
-                planner = units[split_from[(plan_id, metric_id, key)]]
+                parent = units[split_from[(plan_id, metric_id, key)]]
             elif above_key is not None and (above_key in has_lines or above_key in in_file):
-                planner = above
-            else:
-                planner = node.unit if isinstance(node, User) else node
+                parent = above
+            row.values["_parent"] = parent
+            planner = parent or (node.unit if isinstance(node, User) else node)
             if user is not None and not services.may_plan(user, planner):
                 row.error("node", ImportErrorKind.PERMISSION,
                           _("You may not set targets for %(unit)s.") % {"unit": planner})
+
+    def _over(self, rows: list[ImportRow]) -> None:
+        """Children that would exceed their parent in some month (what target_decompose refuses), found while
+        checking so that a dry run shows them: the parent's figures are the file's where it has a row,
+        else the plan's; the children are the file's rows plus the parent's other children in the plan."""
+        groups: dict[tuple, list[ImportRow]] = defaultdict(list)
+        for row in rows:
+            if row.ok and row.values.get("_parent") is not None:
+                plan_id, metric_id, _key = row.values["_key"]
+                groups[(plan_id, metric_id, row.values["_line"], row.values["_parent"].pk)].append(row)
+        if not groups:
+            return
+        units = {parent_id: row.values["_parent"] for (*_k, parent_id), group in groups.items() for row in group}
+        parent_keys = {(p, m, services.node_key(units[u], line)) for p, m, line, u in groups}
+        parent_lines = list(TargetLine.objects.filter(plan_id__in={k[0] for k in parent_keys},
+                                                      node__in={k[2] for k in parent_keys}, is_unallocated=False)
+                            .values_list("pk", "plan_id", "metric_id", "node", "month", "amount"))
+        parent_months: dict[tuple, dict[int, Decimal]] = defaultdict(dict)
+        line_of: dict[int, tuple] = {}
+        for pk, plan_id, metric_id, key, month, amount in parent_lines:
+            if (plan_id, metric_id, key) in parent_keys:
+                parent_months[(plan_id, metric_id, key)][month] = amount
+                line_of[pk] = (plan_id, metric_id, key)
+        children: dict[tuple, dict[str, dict[int, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+        for parent_id, key, month, amount in (TargetLine.objects.filter(parent_id__in=list(line_of),
+                                                                        is_unallocated=False)
+                                              .values_list("parent_id", "node", "month", "amount")):
+            children[line_of[parent_id]][key][month] = amount
+        in_file = {row.values["_key"]: row for row in rows if row.ok}
+        for (plan_id, metric_id, line, unit_id), group in groups.items():
+            pkey = (plan_id, metric_id, services.node_key(units[unit_id], line))
+            parent = {m: parent_months[pkey].get(m, Decimal("0")) for m in range(1, 13)}
+            if pkey in in_file:
+                parent.update(in_file[pkey].values["_amounts"])
+            kids = {key: dict(months) for key, months in children[pkey].items()}
+            for row in group:
+                kids.setdefault(row.values["_key"][2], {}).update(row.values["_amounts"])
+            for month in range(1, 13):
+                total = sum((months.get(month, Decimal("0")) for months in kids.values()), Decimal("0"))
+                if total > parent[month]:
+                    last = max(group, key=lambda r: r.line)
+                    q = last.values["_metric"].quantum
+                    name = f"m{month}"
+                    last.error(name if name in last.columns else "node", ImportErrorKind.INVALID,
+                               _("The targets below %(parent)s add up to %(total)s in month %(m)d, over its "
+                                 "%(amount)s by %(over)s.") % {"parent": units[unit_id], "total": total.quantize(q), "m": month,
+                                                               "amount": parent[month].quantize(q),
+                                                               "over": (total - parent[month]).quantize(q)})
+                    break
 
     def match(self, rows: list[ImportRow], ctx: ImportContext) -> None:
         if ctx.memo.get("target_rejected"):
@@ -334,6 +387,11 @@ class TargetImport(ImportEntity):
         for row in rows:
             self._months(row)
         self._planners(rows, ctx)
+        self._over(rows)
+        job = ctx.job
+        if job is not None and job.status == ImportStatus.WRITING and not all(r.ok for r in rows):
+            # the engine would write the batch without the bad row: reject the file instead (write())
+            ctx.memo["target_rejected"] = min(r.line for r in rows if not r.ok)
 
     # ---- writing --------------------------------------------------------------------------------
 

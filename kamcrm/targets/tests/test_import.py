@@ -178,8 +178,36 @@ def test_children_over_their_parent_reject_the_whole_batch(org, plan, metric):
     rows = [ZH_HEADER, row("HQ", "预期收入", 900), row("EAST", "预期收入", 500), row("WEST", "预期收入", 500)]
     job = run_import(by=org.bizmgmt, data=csv_bytes(rows), steps=steps_for(ZH_HEADER, year=YEAR))
     errors = errors_of(job)
-    assert any("exceed" in message for _l, _c, _k, message in errors), errors
+    # found while checking, on the month's cell of the group's last row; the other rows are not imported
+    assert errors[2][:3] == (4, "1月", "invalid") and "over its 900.00 by 100.00" in errors[2][3], errors
     assert {line for line, *_rest in errors} == {2, 3, 4}
     assert not TargetLine.objects.filter(plan=plan).exists()
     dry = run_import(by=org.bizmgmt, data=csv_bytes(rows[:3]), steps=steps_for(ZH_HEADER, year=YEAR), dry_run=True)
     assert errors_of(dry) == [] and not TargetLine.objects.filter(plan=plan).exists()
+    dry = run_import(by=org.bizmgmt, data=csv_bytes(rows), steps=steps_for(ZH_HEADER, year=YEAR), dry_run=True)
+    assert [(line, column) for line, column, *_rest in errors_of(dry)] == [(4, "1月")]
+
+
+def test_children_in_the_file_and_in_the_plan_are_added_up(org, plan, metric):
+    services.target_set(plan=plan, metric=metric, node=org.hq, amounts=[D("1000")] * 12)
+    services.target_decompose(plan=plan, metric=metric, parent=org.hq, children={org.east: [D("600")] * 12})
+    over = [ZH_HEADER[:4], ["WEST", "预期收入", "300", "500"]]  # East keeps 600: March is over by 100
+    job = run_import(by=org.bizmgmt, data=csv_bytes(over), steps=steps_for(ZH_HEADER[:4], year=YEAR))
+    assert [(line, column) for line, column, *_rest in errors_of(job)] == [(2, "2月")]
+    moved = [ZH_HEADER[:4], ["WEST", "预期收入", "500", "500"], ["EAST", "预期收入", "400", "500"]]
+    job = run_import(by=org.bizmgmt, data=csv_bytes(moved), steps=steps_for(ZH_HEADER[:4], year=YEAR))
+    assert errors_of(job) == []
+    assert months_of(plan, metric, org.hq, unallocated=True)[:3] == [D("100"), D("0"), D("400")]
+    assert months_of(plan, metric, org.east)[:3] == [D("400"), D("500"), D("600")]  # March not in the file
+
+
+def test_a_service_refusal_while_writing_rejects_the_batch(org, plan, metric, monkeypatch):
+    from kamcrm.targets import import_entities
+
+    monkeypatch.setattr(import_entities.TargetImport, "_over", lambda self, rows: None)  # let it reach the write
+    rows = [ZH_HEADER, row("HQ", "预期收入", 900), row("EAST", "预期收入", 500), row("WEST", "预期收入", 500)]
+    job = run_import(by=org.bizmgmt, data=csv_bytes(rows), steps=steps_for(ZH_HEADER, year=YEAR))
+    errors = errors_of(job)
+    assert {line for line, *_rest in errors} == {2, 3, 4}
+    assert any("exceed" in message for *_rest, message in errors), errors
+    assert not TargetLine.objects.filter(plan=plan).exists()
