@@ -191,3 +191,18 @@ def test_drill_down_sums_for_every_source(org, metric, plan, client_for):
         records, total, count = selectors.actual_records(user=org.exec_, metric=m, subject=org.hq, start=start, end=on)
         assert total == selectors.actual(metric=m, subject=org.hq, start=start, end=on), m.code
         assert count >= len(records)
+
+
+def test_every_targets_view_links_its_export(org, metric, plan, client_for):
+    import re
+
+    client = client_for(org.manager)
+    for page_url, testid in ((reverse("targets:plan_detail", args=[plan.pk]), "export-plan-xlsx"),
+                             (reverse("targets:completion") + f"?unit={org.team_e1.pk}", "export-completion-xlsx"),
+                             (reverse("targets:completion") + f"?unit={org.team_e1.pk}", "export-ranking-xlsx")):
+        html = client.get(page_url).content.decode()
+        href = re.search(rf'href="([^"]+)" data-testid="{testid}"', html).group(1).replace("&amp;", "&")
+        response = client.get(href)
+        assert response.status_code == 200, (testid, href)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert body[:2] == b"PK", testid  # an .xlsx is a zip
