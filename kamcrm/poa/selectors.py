@@ -9,8 +9,9 @@ Visibility of a plan (the rule, in one place):
   person's unit;
 - and always the plan's owner.
 
-Live figures (`objective_actual`): for a person or a unit, targets.selectors.actual — the same computation
-as target completion (decision 0008). For an account, the same sources narrowed to the account: its
+Live figures (`objective_actual`): targets.selectors.actual, the one definition per metric source that
+target completion uses (decision 0008), whatever the subject. For an account, the same sources narrowed to
+the account: its
 revenue facts (analytics, account grain) for expected / billed / collected revenue, its agreements signed
 in the period, its won opportunities closed in the period, itself if it was created as a key account in
 the period, its visits made. For an opportunity: its agreements signed in the period, itself if won and
@@ -169,70 +170,6 @@ def cycle_current(*, plan: ActionPlan) -> PlanCycle | None:
 
 # ---- live figures ---------------------------------------------------------------------------------
 
-def _account_actual(metric: Metric, account, start: dt.date, end: dt.date, product_line_id: int | None) -> Decimal:
-    source = metric.source
-    if source in REVENUE_SOURCES:
-        from kamcrm.analytics.models import RevenueFact
-
-        qs = RevenueFact.objects.filter(account=account, month__gte=start.replace(day=1),
-                                        month__lte=end.replace(day=1))
-        if product_line_id is not None:
-            qs = qs.filter(product_line_id=product_line_id)
-        return _cents(qs.aggregate(v=Sum(source))["v"])
-    if source == MetricSource.SIGNED:
-        return _signed(Q(account=account), start, end, product_line_id)
-    if source == MetricSource.WON:
-        return _won(Q(account=account), start, end, product_line_id)
-    if source == MetricSource.NEW_KEY_ACCOUNTS:
-        created = timezone.localdate(account.created_at)
-        return Decimal(int(account.tier in ("key", "strategic") and start <= created <= end))
-    if source == MetricSource.VISITS:
-        return _visits(Q(account=account), start, end)
-    raise ValueError(source)
-
-
-def _opportunity_actual(metric: Metric, opportunity, start: dt.date, end: dt.date,
-                        product_line_id: int | None) -> Decimal:
-    source = metric.source
-    if source == MetricSource.SIGNED:
-        return _signed(Q(opportunity=opportunity), start, end, product_line_id)
-    if source == MetricSource.WON:
-        return _won(Q(pk=opportunity.pk), start, end, product_line_id)
-    if source == MetricSource.VISITS:
-        return _visits(Q(opportunity=opportunity), start, end)
-    raise ValueError(source)
-
-
-def _signed(q: Q, start: dt.date, end: dt.date, product_line_id: int | None) -> Decimal:
-    from kamcrm.agreements.models import Agreement, AgreementLine
-
-    qs = Agreement.objects.filter(q, signed_on__gte=start, signed_on__lte=end)
-    if product_line_id is not None:
-        return _cents(AgreementLine.objects.filter(agreement__in=qs.values("pk"), product__line_id=product_line_id)
-                      .aggregate(v=Sum("amount"))["v"])
-    return _cents(qs.aggregate(v=Sum("total_value"))["v"])
-
-
-def _won(q: Q, start: dt.date, end: dt.date, product_line_id: int | None) -> Decimal:
-    from kamcrm.sales.choices import StageKind
-    from kamcrm.sales.models import Opportunity, OpportunityLine
-
-    qs = Opportunity.objects.filter(q, stage__kind=StageKind.WON, closed_on__gte=start, closed_on__lte=end)
-    if product_line_id is not None:
-        return _cents(OpportunityLine.objects.filter(opportunity__in=qs.values("pk"),
-                                                     product__line_id=product_line_id)
-                      .aggregate(v=Sum("amount"))["v"])
-    return _cents(qs.aggregate(v=Sum("amount"))["v"])
-
-
-def _visits(q: Q, start: dt.date, end: dt.date) -> Decimal:
-    from kamcrm.activities.choices import VisitStatus
-    from kamcrm.activities.models import Visit
-
-    return Decimal(Visit.objects.filter(q, status=VisitStatus.DONE, starts_at__date__gte=start,
-                                        starts_at__date__lte=end).count())
-
-
 def subject_actual(*, plan: ActionPlan, metric: Metric, start: dt.date, end: dt.date,
                    product_line_id: int | None = None) -> Decimal:
     """The metric's live figure for the plan's subject from `start` to `end` (inclusive)."""
@@ -240,13 +177,9 @@ def subject_actual(*, plan: ActionPlan, metric: Metric, start: dt.date, end: dt.
     if metric.source not in SOURCES_FOR[kind]:
         raise ValidationError({"metric": _("“%(metric)s” cannot be measured for this kind of subject (%(kind)s).")
                                % {"metric": metric, "kind": SubjectKind(kind).label}})
-    if kind in (SubjectKind.UNIT, SubjectKind.PERSON):
-        from kamcrm.targets.selectors import actual
+    from kamcrm.targets.selectors import actual  # one definition per metric source, whatever the subject
 
-        return actual(metric=metric, subject=plan.subject, start=start, end=end, product_line_id=product_line_id)
-    if kind == SubjectKind.ACCOUNT:
-        return _account_actual(metric, plan.account, start, end, product_line_id)
-    return _opportunity_actual(metric, plan.opportunity, start, end, product_line_id)
+    return actual(metric=metric, subject=plan.subject, start=start, end=end, product_line_id=product_line_id)
 
 
 def objective_actual(objective: Objective) -> Decimal:
