@@ -166,7 +166,7 @@ class TargetImport(ImportEntity):
         if not user.is_authenticated:
             return False
         r = reach(user, EDIT)
-        return services._plans_everything(user) or r.everything or bool(r.unit_paths)
+        return services.may_create_plans(user) or r.everything or bool(r.unit_paths)
 
     def duplicate_keys(self, row: ImportRow) -> list[tuple[str, Any]]:
         """The same node, metric and product line twice in one plan, shown as a reader names it."""

@@ -190,7 +190,7 @@ def _editable(plan: TargetPlan, by: User | None) -> TargetPlan:
         if newer is not None:
             raise ValidationError({"status": _("This plan was revised as version %(v)s; change that one.")
                                    % {"v": newer.version}})
-        return plan_revise(plan=plan, by=by)
+        return _revise(plan, by=by)
     return plan
 
 
@@ -198,9 +198,20 @@ def _editable(plan: TargetPlan, by: User | None) -> TargetPlan:
 def plan_revise(*, plan: TargetPlan, by: User | None = None, name: str = "") -> TargetPlan:
     """Copy an approved plan into its next version (a draft), every line with it, audited; the approved
     version stays locked as it was."""
+    if not may_create_plans(by):
+        raise ValidationError({"status": _("Only business management creates and revises target plans.")})
+    return _revise(plan, by=by, name=name)
+
+
+def _revise(plan: TargetPlan, *, by: User | None, name: str = "") -> TargetPlan:
+    """The copy itself; also made implicitly by a permitted write to an approved plan (_editable)."""
     plan = _lock(plan)
     if plan.status != PlanStatus.APPROVED:
         raise ValidationError({"status": _("Only an approved plan is revised; change this one directly.")})
+    newer = TargetPlan.objects.filter(supersedes=plan).first()
+    if newer is not None:  # one line of versions: a second revision would fork it
+        raise ValidationError({"status": _("This plan was revised as version %(v)s; change that one.")
+                               % {"v": newer.version}})
     last = TargetPlan.objects.filter(year=plan.year).aggregate(v=Max("version"))["v"] or 0
     new = TargetPlan(year=plan.year, version=last + 1, name=name or plan.name, supersedes=plan, created_by=by)
     new.full_clean()

@@ -7,7 +7,7 @@ completion only for subjects the user may see (`selectors.may_see`). A write nam
 person): a node the user may not see answers 404 as any record out of reach; one they see but may not
 plan answers 403 (`services.may_plan` on the unit that splits it: a node's own figure belongs to whoever
 splits its parent). Submitting a level needs `may_plan` on it, approving or sending back the services'
-`_check_approve`; a refusal is 403. Creating and revising plans is business management's (403 otherwise).
+`may_approve`; a refusal is 403. Creating and revising plans is business management's (403 otherwise).
 Everything else the services refuse (a negative month, over-allocation, a submitted or locked plan, a
 send-back without a comment) answers 400 with `errors` naming the field.
 
@@ -31,7 +31,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from kamcrm.core.api.views import ApiViewSetMixin
-from kamcrm.core.services import validation_error_dict
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.targets import selectors, services
 from kamcrm.targets.api.serializers import (
@@ -177,7 +176,7 @@ class PlanViewSet(ApiViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         return dict(body.validated_data)
 
     def _plans_everything(self) -> None:
-        if not services._plans_everything(self.request.user):
+        if not services.may_create_plans(self.request.user):
             raise PermissionDenied(_("Only business management creates and revises target plans."))
 
     @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer, **REFUSED},
@@ -197,10 +196,6 @@ class PlanViewSet(ApiViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         plan = self.get_object()
         self._plans_everything()
         body = self._body(ReviseSerializer)
-        newer = TargetPlan.objects.filter(supersedes=plan).first()
-        if newer is not None:  # as services._editable refuses a write to a revised plan
-            raise DjangoValidationError({"status": _("This plan was revised as version %(v)s; change that one.")
-                                         % {"v": newer.version}})
         new = services.plan_revise(plan=plan, by=request.user, name=body["name"])
         return self._plan(new, status.HTTP_201_CREATED)
 
@@ -294,10 +289,8 @@ class PlanViewSet(ApiViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         return Response(ReviewResultSerializer(data, context=self.get_serializer_context()).data)
 
     def _may_review(self, unit: OrgUnit) -> None:
-        try:
-            services._check_approve(self.request.user, unit)
-        except DjangoValidationError as exc:
-            raise PermissionDenied("; ".join(m for ms in validation_error_dict(exc).values() for m in ms)) from None
+        if not services.may_approve(self.request.user, unit):
+            raise PermissionDenied(_("You may not review the targets of %(unit)s.") % {"unit": unit})
 
     @extend_schema(request=ReviewBodySerializer, responses={200: ReviewResultSerializer, **REFUSED},
                    description="Submit the split below `unit` (default: the company, the whole plan) for approval; "

@@ -206,3 +206,17 @@ def test_every_targets_view_links_its_export(org, metric, plan, client_for):
         assert response.status_code == 200, (testid, href)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert body[:2] == b"PK", testid  # an .xlsx is a zip
+
+
+def test_revise_is_business_managements_and_happens_once_per_version(org, metric, plan):
+    from django.core.exceptions import ValidationError
+
+    services.plan_submit(plan=plan)
+    services.plan_approve(plan=plan)
+    with pytest.raises(ValidationError):
+        services.plan_revise(plan=plan, by=org.dept_head)
+    newer = services.plan_revise(plan=plan, by=org.bizmgmt)
+    with pytest.raises(ValidationError) as refused:
+        services.plan_revise(plan=plan, by=org.bizmgmt)
+    assert str(newer.version) in str(refused.value)
+    assert TargetPlan.objects.filter(supersedes=plan).count() == 1
