@@ -45,7 +45,8 @@ bench-smoke: $(PY_STAMP)
 	rm -f data/bench-smoke.sqlite3*
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py generate --scale 0.01 --baseline 200
-	DATABASE_URL=$(BENCH_DB) $(PY) bench/run.py --reps 3 --out data/bench-smoke.json
+	DATABASE_URL=$(BENCH_DB) $(PY) bench/run.py --reps 3 --follow 3 --serve --serve-seconds 2 --workers 2 --clients 2 \
+		--interfere --interfere-reps 3 --import-rows 200 --out data/bench-smoke.json
 	DATABASE_URL=$(BENCH_DB) $(PY) bench/funnel_bench.py --reps 3 --out data/bench-smoke-funnel.json
 
 lint: $(PY_STAMP)

@@ -131,6 +131,8 @@ def interference_bench(ctx: dict, args, run_page) -> dict:  # noqa: ANN001
         os.unlink(fh.name)
     failed = {k: p.returncode for k, p in procs.items() if p.returncode}
     removed = _cleanup()
+    if failed:
+        raise SystemExit(f"background work failed: {failed}\n{output}")
     rows = []
     for persona in clients:
         s = samples[persona]
