@@ -1,11 +1,12 @@
 """Reads of customers that the UI, the API and reports share. All go through org.selectors.visible."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext
 
 from kamcrm.audit.models import ObjectChange, TimelineEvent
@@ -23,6 +24,7 @@ ACCOUNT_SORTS: dict[str, list[str]] = {
     "updated": ["updated_at", "id"],
 }
 CONTACT_SORTS: dict[str, list[str]] = {"name": ["name", "id"], "-name": ["-name", "-id"]}
+PHONE_LIKE = re.compile(r"[0-9+\-() ]+")
 
 
 def _filtered(filterset_class, qs: QuerySet, filters: dict[str, Any] | None) -> QuerySet:
@@ -70,14 +72,51 @@ class SearchResults:
     contacts: list[Contact]
 
 
+def _prefix(field: str, value: str) -> Q:
+    """`field` starts with `value`, written so that the index on `field` serves it (a range; the LIKE
+    keeps the exact meaning of startswith)."""
+    return Q(**{f"{field}__gte": value, f"{field}__lt": value + "\U0010ffff", f"{field}__startswith": value})
+
+
+def _first_by_name(querysets: list[QuerySet], limit: int) -> list:
+    """The first `limit` rows by (name, id) of the union of `querysets`: each alternative of a search
+    is its own query, read along its own index and stopped at `limit` — one query with the
+    alternatives OR-ed together makes the database fetch every row to test the other columns (3.5 s
+    against 0.14 s for no match among 500,000 contacts on SQLite)."""
+    found = {}
+    for qs in querysets:
+        for obj in qs.order_by("name", "id")[:limit]:
+            found[obj.pk] = obj
+    return sorted(found.values(), key=lambda o: (o.name, o.pk))[:limit]
+
+
+def _search_accounts(user: User, q: str, limit: int) -> list[Account]:
+    """The same rows as AccountFilterSet's `q` (name or short name contain it; a credit code starts with
+    it from six characters), visible ones only."""
+    base = account_queryset(user=user)
+    parts = [base.filter(name__icontains=q), base.filter(short_name__icontains=q)]
+    if len(q) >= 6 and q.isascii() and q.isalnum():  # a credit code is 18 letters and digits
+        parts.append(base.filter(_prefix("credit_code", q.upper())))
+    return _first_by_name(parts, limit)
+
+
+def _search_contacts(user: User, q: str, limit: int) -> list[Contact]:
+    """The same rows as ContactFilterSet's `q` (name contains it; mobile or e-mail starts with it)."""
+    base = contact_queryset(user=user)
+    parts = [base.filter(name__icontains=q)]
+    if PHONE_LIKE.fullmatch(q):
+        parts.append(base.filter(_prefix("mobile", q)))
+    if q.isascii() and not any(ch.isspace() for ch in q):  # an e-mail address is ASCII without spaces
+        parts.append(base.filter(email__istartswith=q))
+    return _first_by_name(parts, limit)
+
+
 def global_search(*, user: User, q: str, limit: int = 10) -> SearchResults:
     """Accounts by name, short name or credit code; contacts by name, mobile or email. Visible rows only."""
     q = q.strip()
     if not q:
         return SearchResults([], [])
-    accounts = list(account_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])
-    contacts = list(contact_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])
-    return SearchResults(accounts, contacts)
+    return SearchResults(_search_accounts(user, q, limit), _search_contacts(user, q, limit))
 
 
 @dataclass
@@ -241,4 +280,7 @@ def team_member_get(*, user: User, pk: int, action: str = VIEW) -> AccountTeamMe
 
 def account_lookup(*, user: User, q: str, limit: int = 20) -> list[Account]:
     """Visible accounts by name, short name or credit code, for pickers."""
-    return list(account_queryset(user=user, filters={"q": q}).order_by("name", "id")[:limit])
+    q = q.strip()
+    if not q:
+        return list(account_queryset(user=user).order_by("name", "id")[:limit])
+    return _search_accounts(user, q, limit)

@@ -15,8 +15,6 @@ Every list, detail, search, export, report and API call goes through `visible()`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -39,6 +37,15 @@ class Reach:
     owner_ids: frozenset[int]  # themselves and everyone below them in the manager chain
     unit_paths: tuple[str, ...]  # owning-unit subtrees they see by role or by heading a unit
     region_paths: tuple[str, ...]  # region subtrees granted by sharing rules
+    # The same subtrees as unit ids, and the accounts whose team they are on today (None: too many to
+    # list). Literal ids let the database combine its indexes on owner, owning unit, region and id (a
+    # bitmap OR) instead of testing a subquery on every row: a rep's count over a million accounts.
+    unit_ids: tuple[int, ...] = ()
+    region_ids: tuple[int, ...] = ()
+    team_account_ids: tuple[int, ...] | None = ()
+
+
+TEAM_IDS_LISTED = 1000  # beyond this many team accounts the predicate correlates a subquery instead
 
 
 def _subordinate_ids(user: User) -> set[int]:
@@ -81,8 +88,12 @@ def _reach(user: User, action: str) -> Reach:
     if scope == Scope.ALL:
         return Reach(True, frozenset(), (), ())
 
-    unit_paths = list(OrgUnit.objects.filter(head=user).values_list("path", flat=True))
-    user_unit_path = user.unit.path if user.unit_id else None
+    # Every unit's id, path and head in one query (an organisation has hundreds, not millions): the
+    # subtrees' ids below are read from it.
+    units = _per_request(("units",), lambda: list(OrgUnit.objects.values_list("pk", "path", "head_id")))
+    path_of = {pk: path for pk, path, _head in units}
+    unit_paths = [path for _pk, path, head_id in units if head_id == user.pk]
+    user_unit_path = path_of.get(user.unit_id) if user.unit_id else None
     if scope == Scope.SUBTREE and user_unit_path:
         unit_paths.append(user_unit_path)
 
@@ -99,11 +110,38 @@ def _reach(user: User, action: str) -> Reach:
             if rule_target_path == user_unit_path or include_subtree:
                 region_paths.append(source_path)
 
-    return Reach(False, frozenset(_subordinate_ids(user)), _collapse(unit_paths), _collapse(region_paths))
+    unit_paths, region_paths = _collapse(unit_paths), _collapse(region_paths)
+
+    def ids_under(paths: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(sorted(pk for pk, path in path_of.items() if path.startswith(paths))) if paths else ()
+
+    return Reach(False, frozenset(_subordinate_ids(user)), unit_paths, region_paths, ids_under(unit_paths),
+                 ids_under(region_paths), _team_account_ids(user, action))
 
 
-def _unit_ids_under(paths) -> QuerySet:
-    return OrgUnit.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths))).values("pk")
+def _per_request(key: tuple, compute):  # noqa: ANN001, ANN202
+    """`compute()` once per request for both actions (the request's change context memo)."""
+    ctx = context.current()
+    if ctx.request is None:
+        return compute()
+    if key not in ctx.memo:
+        ctx.memo[key] = compute()
+    return ctx.memo[key]
+
+
+def _team_account_ids(user: User, action: str) -> tuple[int, ...] | None:
+    from kamcrm.customers.models import AccountTeamMember
+
+    def rows() -> list[tuple[int, str]]:
+        today = timezone.localdate()
+        team = AccountTeamMember.objects.filter(user_id=user.pk).filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=today), Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        return list(team.order_by("account_id").values_list("account_id", "access")[: TEAM_IDS_LISTED + 1])
+
+    found = _per_request(("team", user.pk), rows)
+    if len(found) > TEAM_IDS_LISTED:
+        return None
+    return tuple(pk for pk, access in found if action != EDIT or access == Access.EDIT)
 
 
 def reach_q(r: Reach, *, owner: str, unit: str, region: str) -> Q:
@@ -115,9 +153,9 @@ def reach_q(r: Reach, *, owner: str, unit: str, region: str) -> Q:
         return Q(pk__in=[])
     q = Q(**{f"{owner}__in": sorted(r.owner_ids)})
     if r.unit_paths:
-        q |= Q(**{f"{unit}__in": _unit_ids_under(r.unit_paths)})
+        q |= Q(**{f"{unit}__in": r.unit_ids})
     if r.region_paths:
-        q |= Q(**{f"{region}__in": _unit_ids_under(r.region_paths)})
+        q |= Q(**{f"{region}__in": r.region_ids})
     return q
 
 
@@ -129,9 +167,12 @@ def account_q(user: User, action: str = VIEW, *, prefix: str = "") -> Q:
     q = reach_q(r, owner=f"{prefix}owner_id", unit=f"{prefix}owner_unit_id", region=f"{prefix}region_id")
     if r.everything or not r.owner_ids:
         return q  # everything; or nothing at all, not even through a team (an inactive user)
+    account_id = f"{prefix[:-2]}_id" if prefix else "pk"
+    if r.team_account_ids is not None:
+        return q | Q(**{f"{account_id}__in": r.team_account_ids}) if r.team_account_ids else q
     today = timezone.localdate()
     team = AccountTeamMember.objects.filter(
-        account_id=OuterRef(f"{prefix[:-2]}_id" if prefix else "pk"), user_id=user.pk
+        account_id=OuterRef(account_id), user_id=user.pk
     ).filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today), Q(valid_to__isnull=True) | Q(valid_to__gte=today))
     if action == EDIT:
         team = team.filter(access=Access.EDIT)
