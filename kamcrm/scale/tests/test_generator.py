@@ -227,34 +227,46 @@ def test_bench_runner_smoke(tmp_path, monkeypatch):
     module.main()
     result = json.loads(out.read_text(encoding="utf-8"))
     ops = result["operations"]
-    assert len(ops) == 9
-    assert {(o["operation"], o["persona"]) for o in ops} == {
-        (op, who) for op in ("account list, page 1", "account 360, normal", "account 360, skewed")
-        for who in ("executive", "manager", "rep")}
+    # Every operation is measured once for each of the three personas (the deep keyset page is named
+    # after its number, which depends on how many rows the persona sees).
+    def kind(name: str) -> str:
+        return "account list, filtered, deep page" if name.startswith("account list, filtered, last page") \
+            or name == "account list, filtered, page 1,000" else name
+
+    names = {kind(o["operation"]) for o in ops}
+    assert {(kind(o["operation"]), o["persona"]) for o in ops} == {
+        (op, who) for op in names for who in ("executive", "manager", "rep")}
+    assert len(ops) == 3 * len(names)
+    assert {"account list, page 1", "account list, filtered, page 1", "account list, filtered, deep page",
+            "account 360, normal", "account 360, skewed", "search page, common term",
+            "autocomplete (suggest), rare term", "account lookup (picker), rare term", "API account list",
+            "API account detail", "API opportunity list", "API opportunity detail"} <= names
     share = {o["persona"]: o["visible_share"] for o in ops}
     assert share["executive"] == 1.0 and 0 < share["rep"] < share["manager"] < 1
     for o in ops:
         assert o["page"]["p95_ms"] > 0 and o["baseline"]["p95_ms"] > 0 and o["page"]["queries"] > 0
+    assert result["settings"] and result["goals"]
     # The baseline SQL returns the rows the page shows, in the same order, for every persona.
     from django.db import connection
 
     from kamcrm.customers.selectors import account_list
 
+    baselines = importlib.import_module("bench.baselines")
     skewed = Account.objects.get(external_id=SKEW_ACCOUNT_EXT)
     for username in ("scale_exec", "scale_head_b01", skewed.owner.username):
         user = User.objects.get(username=username)
-        (sql, params), = module.list_sql(user)
+        (sql, params), = baselines.account_page(user)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            baseline_ids = [row[0] for row in cursor.fetchall()][: module.PAGE_SIZE]
-        page_ids = [a.pk for a in account_list(user=user, page_size=module.PAGE_SIZE).items]
+            baseline_ids = [row[0] for row in cursor.fetchall()][: baselines.PAGE_SIZE]
+        page_ids = [a.pk for a in account_list(user=user, page_size=baselines.PAGE_SIZE).items]
         assert baseline_ids == page_ids and page_ids
-        (one, one_params), (timeline, timeline_params) = module.detail_sql(user, skewed.pk)
+        (one, one_params), (timeline, timeline_params), *_ = baselines.account_360(user, skewed.pk)
         with connection.cursor() as cursor:
             cursor.execute(one, one_params)
             assert cursor.fetchone()[0] == skewed.pk
             cursor.execute(timeline, timeline_params)
-            assert len(cursor.fetchall()) == module.TIMELINE_PAGE + 1
+            assert len(cursor.fetchall()) == baselines.TIMELINE_PAGE + 1
 
 
 def test_without_foreign_key_checks_and_with_indexes_kept_the_data_is_the_same():
