@@ -271,3 +271,29 @@ class FunnelRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage_id} {self.owner_id}/{self.account_owner_id}"
+
+
+class PipelineRollup(models.Model):
+    """The open pipeline by expected close month (sales.rollup), for target completion's weighted
+    pipeline (targets.selectors.weighted_pipeline): per owner, owning unit and month, the open
+    opportunities expected to close in it — n, cents and weighted (Σ cents × probability). Kept with
+    the funnel roll-up by the same services, in the same transaction; readers always SUM (a key may
+    have more than one row)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="+")
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("owning unit"), on_delete=models.PROTECT,
+                                   related_name="+")
+    close_month = models.DateField(_("expected close month"))  # the first day of the month
+    n = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+    weighted = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("pipeline roll-up")
+        verbose_name_plural = _("pipeline roll-ups")
+        indexes = [models.Index(fields=["close_month", "owner_unit"], name="pipelinerollup_month_unit"),
+                   models.Index(fields=["owner", "close_month"], name="pipelinerollup_owner_month")]
+
+    def __str__(self) -> str:
+        return f"{self.close_month:%Y-%m} {self.owner_id}"

@@ -8,23 +8,31 @@ contributions before (`contributions`), changes them, and hands the before-state
 adds the difference; new opportunities are `added`. The funnel selector reads the roll-up whenever
 the figures asked for do not depend on dates or product lines (sales.selectors.funnel).
 
+The same contributions keep sales.models.PipelineRollup: each open opportunity with an expected close
+date adds to `n`, `cents` and `weighted` of its (owner, unit, close month) — what target completion
+reads as the weighted pipeline of a period.
+
 Bulk loads (demo, scale generator) call `rebuild()`, which is also the repair tool
 (`kamcrm funnel_rollup_rebuild`); a change to the stages' order or kind needs it too.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db import connection, transaction
 
 from kamcrm.sales.choices import StageKind
-from kamcrm.sales.models import FunnelRollup, Opportunity, OpportunityStageChange, Stage
+from kamcrm.sales.models import FunnelRollup, Opportunity, OpportunityStageChange, PipelineRollup, Stage
 
 MEASURES = ("n", "cents", "weighted", "furthest", "stay_seconds", "stays")
-# (stage, owner, owner unit, account owner, account unit, region)
+PIPELINE_MEASURES = ("n", "cents", "weighted")
+# A funnel key: (stage, owner, owner unit, account owner, account unit, region), six ints; a pipeline
+# key: (owner, owner unit, close month), three. Both kinds live in one Contributions so the callers
+# (take before, change, refresh) hand a single value around; _apply tells them apart by length.
 Key = tuple[int, int, int, int, int, int]
-Contributions = dict[Key, list[int]]
+PipelineKey = tuple[int, int, dt.date]
+Contributions = dict[Key | PipelineKey, list[int]]
 CHUNK = 5000
 
 
@@ -33,36 +41,47 @@ def _progress_order() -> dict[int, int]:
     return dict(Stage.objects.filter(kind__in=[StageKind.OPEN, StageKind.WON]).values_list("pk", "order"))
 
 
-def contributions(opportunity_ids: Iterable[int], *, progress: dict[int, int] | None = None) -> Contributions:
-    """What these opportunities add to the roll-up now, by key (two queries per 5,000)."""
+def _open_stages() -> set[int]:
+    return set(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+
+
+def contributions(opportunity_ids: Iterable[int], *, progress: dict[int, int] | None = None,
+                  open_stages: set[int] | None = None) -> Contributions:
+    """What these opportunities add to the roll-ups now, by key (two queries per 5,000)."""
     ids = sorted(set(opportunity_ids))
     progress = _progress_order() if progress is None else progress
-    out: Contributions = defaultdict(lambda: [0] * len(MEASURES))
+    open_stages = _open_stages() if open_stages is None else open_stages
+    out: Contributions = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         dims: dict[int, tuple[int, int, int, int, int]] = {}
-        for pk, stage_id, amount, probability, *key in (
+        for pk, stage_id, amount, probability, close, *key in (
                 Opportunity.objects.filter(pk__in=chunk).values_list(
-                    "pk", "stage_id", "amount", "probability", "owner_id", "owner_unit_id", "account__owner_id",
-                    "account__owner_unit_id", "account__region_id")):
+                    "pk", "stage_id", "amount", "probability", "expected_close_date", "owner_id", "owner_unit_id",
+                    "account__owner_id", "account__owner_unit_id", "account__region_id")):
             dims[pk] = tuple(key)
             cents = int(round(amount * 100))
-            row = out[(stage_id, *key)]
+            row = out.setdefault((stage_id, *key), [0] * len(MEASURES))
             row[0] += 1
             row[1] += cents
             row[2] += cents * probability
+            if stage_id in open_stages and close is not None:
+                row = out.setdefault((key[0], key[1], close.replace(day=1)), [0] * len(PIPELINE_MEASURES))
+                row[0] += 1
+                row[1] += cents
+                row[2] += cents * probability
         furthest: dict[int, int] = {}
         for pk, stage_id, seconds in (OpportunityStageChange.objects.filter(opportunity_id__in=chunk)
                                       .values_list("opportunity_id", "to_stage_id", "seconds_in_stage")):
             if stage_id in progress and (pk not in furthest or progress[stage_id] > progress[furthest[pk]]):
                 furthest[pk] = stage_id
             if seconds is not None:
-                row = out[(stage_id, *dims[pk])]
+                row = out.setdefault((stage_id, *dims[pk]), [0] * len(MEASURES))
                 row[4] += seconds
                 row[5] += 1
         for pk, stage_id in furthest.items():
-            out[(stage_id, *dims[pk])][3] += 1
-    return dict(out)
+            out.setdefault((stage_id, *dims[pk]), [0] * len(MEASURES))[3] += 1
+    return out
 
 
 def added(opportunity_ids: Iterable[int]) -> None:
@@ -74,17 +93,46 @@ def refresh(before: Contributions, opportunity_ids: Iterable[int]) -> None:
     """The opportunities changed since `before` was taken: add the difference."""
     delta: Contributions = {key: list(values) for key, values in contributions(opportunity_ids).items()}
     for key, values in before.items():
-        row = delta.setdefault(key, [0] * len(MEASURES))
+        row = delta.setdefault(key, [0] * len(values))
         for i, value in enumerate(values):
             row[i] -= value
     _apply(delta)
 
 
 def _apply(delta: Contributions) -> None:
-    """Add each difference to a row of its key, creating the rows that are missing. The rows are read
-    under a row lock, so two transactions changing the same key add up instead of overwriting; rows
-    that fall to all zeros are deleted."""
+    """Add each difference to a row of its key in its roll-up, creating the rows that are missing."""
     delta = {key: values for key, values in delta.items() if any(values)}
+    _apply_funnel({key: values for key, values in delta.items() if len(key) == 6})
+    _apply_pipeline({key: values for key, values in delta.items() if len(key) == 3})
+
+
+def _merge(model, delta: dict, existing: dict, columns: tuple[str, ...], make) -> None:  # noqa: ANN001
+    """Write `delta` onto the rows found (`existing`: key → (pk, values)): updated, deleted where they
+    fall to all zeros, created (by `make(key, values)`) where missing."""
+    changed, emptied, created = [], [], []
+    for key, values in delta.items():
+        found = existing.get(key)
+        if found is None:
+            created.append(make(key, dict(zip(columns, values, strict=True))))
+            continue
+        pk, current = found
+        new = [a + b for a, b in zip(current, values, strict=True)]
+        if any(new):
+            changed.append((*new, pk))
+        else:
+            emptied.append(pk)
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {model._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "
+                               "WHERE id = %s", changed)
+    if emptied:
+        model.objects.filter(pk__in=emptied).delete()
+    model.objects.bulk_create(created, batch_size=2000)
+
+
+def _apply_funnel(delta: dict[Key, list[int]]) -> None:
+    """The rows are read under a row lock, so two transactions changing the same key add up instead
+    of overwriting."""
     if not delta:
         return
     existing: dict[Key, tuple[int, list[int]]] = {}
@@ -96,44 +144,41 @@ def _apply(delta: Contributions) -> None:
         key, values = tuple(rest[:6]), rest[6:]
         if key in delta:
             existing.setdefault(key, (pk, values))
-    changed, emptied, created = [], [], []
-    for key, values in delta.items():
-        found = existing.get(key)
-        if found is None:
-            created.append(FunnelRollup(stage_id=key[0], owner_id=key[1], owner_unit_id=key[2], account_owner_id=key[3],
-                                        account_unit_id=key[4], region_id=key[5],
-                                        **dict(zip(MEASURES, values, strict=True))))
-            continue
-        pk, current = found
-        new = [a + b for a, b in zip(current, values, strict=True)]
-        if any(new):
-            changed.append((*new, pk))
-        else:
-            emptied.append(pk)
-    if changed:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE sales_funnelrollup SET n = %s, cents = %s, weighted = %s, furthest = %s, stay_seconds = %s, "
-                "stays = %s WHERE id = %s", changed)
-    if emptied:
-        FunnelRollup.objects.filter(pk__in=emptied).delete()
-    FunnelRollup.objects.bulk_create(created, batch_size=2000)
+    _merge(FunnelRollup, delta, existing, MEASURES, lambda key, values: FunnelRollup(
+        stage_id=key[0], owner_id=key[1], owner_unit_id=key[2], account_owner_id=key[3], account_unit_id=key[4],
+        region_id=key[5], **values))
+
+
+def _apply_pipeline(delta: dict[PipelineKey, list[int]]) -> None:
+    if not delta:
+        return
+    existing: dict[PipelineKey, tuple[int, list[int]]] = {}
+    rows = (PipelineRollup.objects.select_for_update()
+            .filter(owner_id__in={k[0] for k in delta}, close_month__in={k[2] for k in delta})
+            .order_by("pk").values_list("pk", "owner_id", "owner_unit_id", "close_month", *PIPELINE_MEASURES))
+    for pk, *rest in rows:
+        key, values = tuple(rest[:3]), rest[3:]
+        if key in delta:
+            existing.setdefault(key, (pk, values))
+    _merge(PipelineRollup, delta, existing, PIPELINE_MEASURES, lambda key, values: PipelineRollup(
+        owner_id=key[0], owner_unit_id=key[1], close_month=key[2], **values))
 
 
 @transaction.atomic
 def rebuild() -> int:
-    """Every row from scratch, over all opportunities in chunks (bulk loads and repair). Returns the
-    number of roll-up rows."""
+    """Every row of both roll-ups from scratch, over all opportunities in chunks (bulk loads and
+    repair). Returns the number of funnel roll-up rows."""
     FunnelRollup.objects.all().delete()
-    progress = _progress_order()
-    total: Contributions = defaultdict(lambda: [0] * len(MEASURES))
+    PipelineRollup.objects.all().delete()
+    progress, open_stages = _progress_order(), _open_stages()
+    total: Contributions = {}
     last = 0
     while True:
         ids = list(Opportunity.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK * 4])
         if not ids:
             break
-        for key, values in contributions(ids, progress=progress).items():
-            row = total[key]
+        for key, values in contributions(ids, progress=progress, open_stages=open_stages).items():
+            row = total.setdefault(key, [0] * len(values))
             for i, value in enumerate(values):
                 row[i] += value
         last = ids[-1]

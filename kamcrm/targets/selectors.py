@@ -161,6 +161,10 @@ def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def _month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
 def period_bounds(period: str, on: dt.date) -> tuple[dt.date, dt.date, list[int]]:
     """(first day, last day, months of the target) of the month, quarter or year containing `on`."""
     if period == Period.MONTH:
@@ -314,9 +318,16 @@ def weighted_pipeline(*, metric: Metric, subject: Subject, start: dt.date, end: 
 
 def _weighted_pipeline(subject: Subject, start: dt.date, end: dt.date, product_line_id: int | None) -> Decimal:
     from kamcrm.sales.choices import StageKind
-    from kamcrm.sales.models import Opportunity, OpportunityLine
+    from kamcrm.sales.models import Opportunity, OpportunityLine, PipelineRollup
 
-    qs = Opportunity.objects.filter(_scope(subject, owner="owner", unit="owner_unit"), stage__kind=StageKind.OPEN,
+    scope = _scope(subject, owner="owner", unit="owner_unit")
+    if product_line_id is None and start.day == 1 and end == _month_end(end):
+        # Whole months (every period the completion page shows): the pipeline roll-up by close month,
+        # Σ cents × probability in integers, kept by the sales services (sales.rollup).
+        weighted = (PipelineRollup.objects.filter(scope, close_month__gte=start, close_month__lte=end)
+                    .aggregate(v=Sum("weighted"))["v"])
+        return _cents(Decimal(weighted or 0) / 10_000)
+    qs = Opportunity.objects.filter(scope, stage__kind=StageKind.OPEN,
                                     expected_close_date__gte=start, expected_close_date__lte=end)
     # Σ amount × probability in SQL, ÷ 100 in Decimal: on SQLite a whole amount is stored as an integer,
     # and integer ÷ 100 would truncate.

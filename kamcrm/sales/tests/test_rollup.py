@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from kamcrm.customers import services as customer_services
 from kamcrm.sales import rollup, services
-from kamcrm.sales.models import FunnelRollup, Opportunity, Stage
+from kamcrm.sales.choices import StageKind
+from kamcrm.sales.models import FunnelRollup, Opportunity, PipelineRollup, Stage
 from kamcrm.sales.reassign import account_reassign
 from kamcrm.sales.selectors import funnel
 
@@ -35,6 +36,30 @@ def rollup_table() -> dict[tuple, list[int]]:
         for i, value in enumerate(row[6:]):
             sums[i] += value
     return {k: v for k, v in out.items() if any(v)}
+
+
+def pipeline_table() -> dict[tuple, list[int]]:
+    out: dict[tuple, list[int]] = {}
+    for owner, unit, month, *values in PipelineRollup.objects.values_list(
+            "owner_id", "owner_unit_id", "close_month", *rollup.PIPELINE_MEASURES):
+        sums = out.setdefault((owner, unit, month), [0, 0, 0])
+        for i, value in enumerate(values):
+            sums[i] += value
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def pipeline_live() -> dict[tuple, list[int]]:
+    """The open opportunities by owner, unit and expected close month, straight from the rows."""
+    out: dict[tuple, list[int]] = {}
+    for owner, unit, close, amount, probability in Opportunity.objects.filter(
+            stage__kind=StageKind.OPEN, expected_close_date__isnull=False).values_list(
+            "owner_id", "owner_unit_id", "expected_close_date", "amount", "probability"):
+        sums = out.setdefault((owner, unit, close.replace(day=1)), [0, 0, 0])
+        cents = int(amount * 100)
+        sums[0] += 1
+        sums[1] += cents
+        sums[2] += cents * probability
+    return out
 
 
 def assert_rollup_matches_live(org) -> None:
@@ -58,7 +83,7 @@ def random_operations(org, seed: int, steps: int) -> None:
         at = start + dt.timedelta(days=step * 3, hours=rnd.randint(0, 20))
         opportunities = list(Opportunity.objects.order_by("pk"))
         action = rnd.choice(["create", "create", "move", "move", "move", "amount", "owner", "region", "reassign",
-                             "collaborators"])
+                             "collaborators", "close_date"])
         if action == "create" or not opportunities:
             account = rnd.choice(accounts)
             account.refresh_from_db()
@@ -84,6 +109,10 @@ def random_operations(org, seed: int, steps: int) -> None:
             account = rnd.choice(accounts)
             account.refresh_from_db()
             customer_services.account_update(account=account, data={"region": rnd.choice([org.east, org.west])})
+        elif action == "close_date":
+            opportunity = rnd.choice(opportunities)
+            services.opportunity_update(opportunity=opportunity, data={
+                "expected_close_date": (at + dt.timedelta(days=rnd.randint(-60, 300))).date()})
         elif action == "collaborators":
             # Marketing (east) and the outsider (west) see an opportunity they collaborate on.
             opportunity = rnd.choice(opportunities)
@@ -104,10 +133,12 @@ def test_the_rollup_equals_the_live_funnel_after_random_operations(org, seed):
     random_operations(org, seed, steps=40)
     assert Opportunity.objects.exists()
     assert_rollup_matches_live(org)
+    # The pipeline by close month: what the services kept equals the open opportunities now.
+    assert pipeline_table() == pipeline_live() and pipeline_table()
     # and what the services kept equals a rebuild from scratch
-    kept = rollup_table()
+    kept, kept_pipeline = rollup_table(), pipeline_table()
     rollup.rebuild()
-    assert rollup_table() == kept
+    assert rollup_table() == kept and pipeline_table() == kept_pipeline
 
 
 def test_an_account_team_member_sees_the_accounts_opportunities_in_the_funnel(org):

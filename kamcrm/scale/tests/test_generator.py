@@ -17,7 +17,14 @@ from kamcrm.customers.models import Account, Contact
 from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.products.models import Product, ProductLine, ProductPlan
-from kamcrm.sales.models import FunnelRollup, Opportunity, OpportunityLine, OpportunityStageChange, Stage
+from kamcrm.sales.models import (
+    FunnelRollup,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStageChange,
+    PipelineRollup,
+    Stage,
+)
 from kamcrm.scale.digest import MODELS, data_digest
 from kamcrm.scale.generator import BIG_TABLES, SKEW_ACCOUNT_EXT, generate, orm_baseline, sizes_for
 from kamcrm.scale.loader import pending_indexes_file, secondary_indexes
@@ -39,10 +46,10 @@ def build(seed=1, chunk=700):
 
 
 def wipe():
-    """Remove every generated row without signals (raw deletes, children first), and the funnel
-    roll-up the generator built from them."""
-    rollup = FunnelRollup.objects.all()
-    rollup._raw_delete(rollup.db)
+    """Remove every generated row without signals (raw deletes, children first), and the funnel and
+    pipeline roll-ups the generator built from them."""
+    for rollup in (FunnelRollup.objects.all(), PipelineRollup.objects.all()):
+        rollup._raw_delete(rollup.db)
     OrgUnit.objects.update(head=None)
     User.objects.update(manager=None)
     Account.objects.update(parent=None)
