@@ -75,7 +75,9 @@ class Agreement(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["status", "end_date"], name="agr_status_end"),
             models.Index(fields=["-start_date", "-id"], name="agr_start_id"),
             # targets: new signed contract value by month (completion, the unit × month grid)
-            models.Index(fields=["signed_on"], name="agr_signed_on", condition=Q(signed_on__isnull=False)),
+            # (covering: the sum by owner reads the index alone)
+            models.Index(fields=["signed_on", "owner", "total_value"], name="agr_signed_owner_value",
+                         condition=Q(signed_on__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -66,6 +66,9 @@ class Account(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["industry", "name", "id"], name="acct_industry_name"),
             models.Index(fields=["status", "name", "id"], name="acct_status_name"),
             models.Index(fields=["short_name"], name="acct_short_name"),
+            # targets: new key accounts by creation day and owning unit (completion, the unit × month grid)
+            models.Index(fields=["created_at", "owner_unit"], name="acct_key_created",
+                         condition=Q(tier__in=("key", "strategic"))),
         ]
 
     def __str__(self) -> str:

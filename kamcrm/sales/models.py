@@ -101,6 +101,9 @@ class Opportunity(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["name", "id"], name="opp_name_id"),
             # targets: won value by month (completion, the unit × month grid)
             models.Index(fields=["closed_on"], name="opp_closed_on", condition=Q(closed_on__isnull=False)),
+            # targets: won value by close day and owning unit, read from the index alone (completion)
+            models.Index(fields=["stage", "closed_on", "owner_unit", "amount"], name="opp_stage_closed_value",
+                         condition=Q(closed_on__isnull=False)),
         ]
 
     def __str__(self) -> str:
