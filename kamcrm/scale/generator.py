@@ -42,7 +42,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -62,7 +62,7 @@ from kamcrm.sales.choices import OpportunitySource, StageKind
 from kamcrm.sales.demo import ABANDON_REASONS, COMPETITORS, LOST_REASONS
 from kamcrm.sales.models import Opportunity, OpportunityLine, OpportunityStageChange, Stage
 from kamcrm.sales.services import TIMELINE_KIND
-from kamcrm.scale.loader import Loader, Progress, TableStat, restore_pending_indexes
+from kamcrm.scale.loader import Loader, Progress, TableStat, analyze_after_load, restore_pending_indexes
 
 SOURCE = "scale"
 SKEW_ACCOUNT_EXT = "skew-account"
@@ -745,8 +745,7 @@ def generate(*, scale: float, seed: int = 1, today: dt.date | None = None, force
     analyze_seconds = 0.0
     if analyze:
         t0 = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        analyze_after_load()
         analyze_seconds = time.perf_counter() - t0
     return Result(sizes=sizes, seed=seed, vendor=loader.vendor, seconds=time.perf_counter() - started,
                   tables=list(loader.stats.values()), skew_account_id=ctx.skew_account_id,

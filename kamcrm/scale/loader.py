@@ -265,3 +265,12 @@ class Loader:
                     cursor.execute("SET session_replication_role = DEFAULT")
                 for sql in connection.ops.sequence_reset_sql(no_style(), self.models):
                     cursor.execute(sql)
+
+
+def analyze_after_load() -> None:
+    """Statistics for the planner after a bulk load. On PostgreSQL, outside a transaction, VACUUM ANALYZE:
+    it also sets the visibility map, without which a covering index is not read alone (index-only
+    scans visit the heap) until autovacuum gets round to the new rows."""
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")

@@ -23,7 +23,6 @@ from array import array
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 
 from kamcrm.agreements.choices import (
     AgreementStatus,
@@ -38,7 +37,7 @@ from kamcrm.agreements.schedule import Terms, split
 from kamcrm.customers.models import Account
 from kamcrm.products.choices import ProductStatus
 from kamcrm.products.models import Product
-from kamcrm.scale.loader import Loader, Progress, restore_pending_indexes
+from kamcrm.scale.loader import Loader, Progress, analyze_after_load, restore_pending_indexes
 
 SOURCE = "scale"
 AGREEMENT_COLUMNS = ["id", "account_id", "number", "title", "type", "status", "owner_id", "signing_unit_id",
@@ -156,7 +155,6 @@ def generate_revenue(*, scale: float, seed: int = 1, today: dt.date | None = Non
         t0 = time.perf_counter()
         made["facts"] = facts_rebuild_sql(fk_checks=fk_checks)
         fact_seconds = time.perf_counter() - t0
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze_after_load()
     return {**made, "load_seconds": round(load_seconds, 2), "index_seconds": round(loader.index_seconds, 2),
             "facts_seconds": round(fact_seconds, 2), "tables": [t.as_dict() for t in loader.stats.values()]}
