@@ -110,6 +110,8 @@ class Contact(TimeStampedModel, ExternalIdModel):
         ]
         indexes = [
             models.Index(fields=["account", "name", "id"], name="contact_account_name"),
+            # the account 360's contacts card: primary first, then by name (a skewed account has 50,000)
+            models.Index(fields=["account", "-is_primary", "name", "id"], name="contact_account_primary"),
             models.Index(fields=["name", "id"], name="contact_name_id"),
             models.Index(fields=["mobile"], name="contact_mobile"),
             models.Index(fields=["email"], name="contact_email"),
