@@ -13,7 +13,7 @@ own team unit; by default the largest team, the skewed account manager's, and a 
 - beside it, interleaved run for run (so that load on the machine hits both alike), hand-written SQL
   computing the same numbers: per stage the count, amount and weighted amount, the "reached" counts
   behind the conversion rates, and the average days in stage, with the same visibility predicate
-  written out from the user's reach (bench/run.py::predicate; computed once, outside the timing)
+  written out from the user's reach (bench/baselines.py::predicate; computed once, outside the timing)
   and the same unit filter. The script ASSERTS that every figure the selector returns equals the
   SQL's (counts, Decimal amounts and weighted amounts, reached, conversion, average days);
 - the funnel page through Django's test client (the whole request: form, selector, the
@@ -50,8 +50,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from bench.baselines import predicate  # noqa: E402
 from bench.common import QueryTimer, summary  # noqa: E402
-from bench.run import predicate  # noqa: E402
 from kamcrm.customers.models import AccountTeamMember  # noqa: E402
 from kamcrm.org.models import OrgUnit, User  # noqa: E402
 from kamcrm.org.selectors import _reach  # noqa: E402
@@ -72,9 +72,8 @@ DEFAULT_TEAMS = f"{USER_PREFIX}manager_b01d1t1,{USER_PREFIX}manager_b02d1t1"
 def scope_sql(user: User, unit) -> tuple[str, str, list]:
     """(joins, where, params) over sales_opportunity `o`: the visibility predicate on its account `a`
     and the unit filter on the opportunity's owning unit. An everything-user without a unit filter
-    needs neither join nor predicate. The account-team test correlates to o.account_id, so the
-    database runs it on the joined rows only, not on every account."""
-    where, params = predicate(user, account_id="o.account_id")
+    needs neither join nor predicate."""
+    where, params = predicate(user)
     joins = ""
     if where not in ("TRUE", "1"):
         joins = " JOIN customers_account a ON a.id = o.account_id"
