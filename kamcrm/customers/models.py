@@ -67,8 +67,9 @@ class Account(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["status", "name", "id"], name="acct_status_name"),
             models.Index(fields=["short_name"], name="acct_short_name"),
             # targets: new key accounts by creation day and owning unit (completion, the unit × month grid)
-            models.Index(fields=["created_at", "owner_unit"], name="acct_key_created",
-                         condition=Q(tier__in=("key", "strategic"))),
+            # (not partial: PostgreSQL re-parses an IN-list condition into another text, and the bulk
+            # loader's drop-and-rebuild of indexes must give back the same definitions)
+            models.Index(fields=["created_at", "owner_unit"], name="acct_key_created"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='account',
-            index=models.Index(condition=models.Q(('tier__in', ('key', 'strategic'))), fields=['created_at', 'owner_unit'], name='acct_key_created'),
+            index=models.Index(fields=['created_at', 'owner_unit'], name='acct_key_created'),
         ),
     ]
