@@ -90,23 +90,41 @@ def account_detail(user: User, account_id: int) -> list[tuple[str, list]]:
              f"WHERE a.id = %s AND {where}", [account_id, *params])]
 
 
+def _gram_ids(table: str, key: str, q: str) -> tuple[str, list]:
+    """The ids whose indexed name holds every gram of q (decision 0010), as a person writes it against
+    the gram table: for one character the range of grams that start with it, otherwise all of q's grams
+    intersected with GROUP BY … HAVING."""
+    from kamcrm.customers import search as name_search
+
+    folded = name_search.fold(q)
+    if len(folded) == 1:
+        return f"SELECT {key} FROM {table} WHERE gram >= %s AND gram < %s", [folded, folded + "\U0010ffff"]
+    grams = list(dict.fromkeys(folded[i:i + 2] for i in range(len(folded) - 1)))
+    return (f"SELECT {key} FROM {table} WHERE gram IN ({', '.join(['%s'] * len(grams))}) GROUP BY {key} "
+            f"HAVING COUNT(*) = {len(grams)}", grams)
+
+
 def search(user: User, q: str, limit: int) -> list[tuple[str, list]]:
-    """Global search: accounts by name / short name (/ credit code prefix), contacts by name / mobile
-    prefix / e-mail prefix; visible rows only, the first `limit` of each by name. Each alternative its
-    own statement along its own index, stopped at `limit` (the caller merges: at most 2 × limit rows);
-    the single statement with the alternatives OR-ed is several times slower (see docs/benchmarks.md)."""
+    """Global search: accounts by name or short name (through the gram index) or credit code prefix,
+    contacts by name (through the gram index), mobile prefix or e-mail prefix; visible rows only, the
+    first `limit` of each by name. Each alternative its own statement along its own index, stopped at
+    `limit` (the caller merges: at most 2 × limit rows); the single statement with the alternatives OR-ed
+    is several times slower (see docs/benchmarks.md)."""
     like = like_op()
     where, params = predicate(user)
     acct = f"SELECT {ACCOUNT_COLUMNS} WHERE {where} AND %s ORDER BY a.name, a.id LIMIT %s"
-    out = [(acct.replace("AND %s", f"AND a.name {like} %s"), [*params, f"%{q}%", limit]),
-           (acct.replace("AND %s", f"AND a.short_name {like} %s"), [*params, f"%{q}%", limit])]
+    ids, id_params = _gram_ids("customers_accountsearchgram", "account_id", q)
+    out = [(acct.replace("AND %s", f"AND a.id IN ({ids}) AND (a.name {like} %s OR a.short_name {like} %s)"),
+            [*params, *id_params, f"%{q}%", f"%{q}%", limit])]
     if len(q) >= 6 and q.isascii() and q.isalnum():
         out.append((acct.replace("AND %s", "AND a.credit_code >= %s AND a.credit_code < %s"),
                     [*params, q.upper(), q.upper() + "\U0010ffff", limit]))
     cwhere, cparams = predicate(user)
     contact = (f"SELECT c.*, a.id, a.name FROM customers_contact c JOIN customers_account a ON a.id = c.account_id "
                f"WHERE {cwhere} AND %s ORDER BY c.name, c.id LIMIT %s")
-    out.append((contact.replace("AND %s", f"AND c.name {like} %s"), [*cparams, f"%{q}%", limit]))
+    ids, id_params = _gram_ids("customers_contactsearchgram", "contact_id", q)
+    out.append((contact.replace("AND %s", f"AND c.id IN ({ids}) AND c.name {like} %s"),
+                [*cparams, *id_params, f"%{q}%", limit]))
     if all(ch in "0123456789+-() " for ch in q):
         out.append((contact.replace("AND %s", "AND c.mobile >= %s AND c.mobile < %s"),
                     [*cparams, q, q + "\U0010ffff", limit]))

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kamcrm.core.attributes import attribute_filter, json_array_has
 from kamcrm.core.models import AttributeDefinition
+from kamcrm.customers import search
 from kamcrm.customers.choices import AccountStatus, DecisionRole, Industry, Tier
 from kamcrm.customers.models import Account, Contact
 from kamcrm.org.models import OrgUnit, User
@@ -79,7 +80,7 @@ class AccountFilterSet(AttributeFilterMixin, django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        q = Q(name__icontains=value) | Q(short_name__icontains=value)
+        q = search.condition(search.ACCOUNTS, value)  # name or short name contains it, via the gram index
         if len(value) >= 6:
             q |= Q(credit_code__startswith=value.upper())
         return queryset.filter(q)
@@ -113,4 +114,5 @@ class ContactFilterSet(AttributeFilterMixin, django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(mobile__startswith=value) | Q(email__istartswith=value))
+        return queryset.filter(search.condition(search.CONTACTS, value) | Q(mobile__startswith=value)
+                               | Q(email__istartswith=value))

@@ -211,3 +211,36 @@ class AccountOwnership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.owner_id} {self.valid_from}–{self.valid_to or ''}"
+
+
+class AccountSearchGram(models.Model):
+    """The search index of account names: each two-character piece ("gram") of the lower-cased name and
+    short name, padded at the end (see customers/search.py). Written only by database triggers, so that
+    every write path keeps it (saves, bulk writes, QuerySet.update(), the generator's COPY); read only
+    by customers.search. No foreign-key constraint: the delete trigger removes an account's grams."""
+
+    pk = models.CompositePrimaryKey("gram", "account")
+    gram = models.CharField(max_length=2)
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        verbose_name = _("account search gram")
+        verbose_name_plural = _("account search grams")
+
+    def __str__(self) -> str:
+        return f"{self.gram} → {self.account_id}"
+
+
+class ContactSearchGram(models.Model):
+    """The same for contact names."""
+
+    pk = models.CompositePrimaryKey("gram", "contact")
+    gram = models.CharField(max_length=2)
+    contact = models.ForeignKey(Contact, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        verbose_name = _("contact search gram")
+        verbose_name_plural = _("contact search grams")
+
+    def __str__(self) -> str:
+        return f"{self.gram} → {self.contact_id}"

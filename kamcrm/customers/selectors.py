@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 
 from kamcrm.audit.models import ObjectChange, TimelineEvent
 from kamcrm.core.pagination import Page, keyset_page
+from kamcrm.customers import search
 from kamcrm.customers.filtersets import AccountFilterSet, ContactFilterSet
 from kamcrm.customers.models import Account, AccountTeamMember, Contact
 from kamcrm.org.models import User
@@ -92,9 +93,9 @@ def _first_by_name(querysets: list[QuerySet], limit: int) -> list:
 
 def _search_accounts(user: User, q: str, limit: int) -> list[Account]:
     """The same rows as AccountFilterSet's `q` (name or short name contain it; a credit code starts with
-    it from six characters), visible ones only."""
+    it from six characters), visible ones only. Names through the gram index (customers/search.py)."""
     base = account_queryset(user=user)
-    parts = [base.filter(name__icontains=q), base.filter(short_name__icontains=q)]
+    parts = [base.filter(search.condition(search.ACCOUNTS, q))]
     if len(q) >= 6 and q.isascii() and q.isalnum():  # a credit code is 18 letters and digits
         parts.append(base.filter(_prefix("credit_code", q.upper())))
     return _first_by_name(parts, limit)
@@ -103,7 +104,7 @@ def _search_accounts(user: User, q: str, limit: int) -> list[Account]:
 def _search_contacts(user: User, q: str, limit: int) -> list[Contact]:
     """The same rows as ContactFilterSet's `q` (name contains it; mobile or e-mail starts with it)."""
     base = contact_queryset(user=user)
-    parts = [base.filter(name__icontains=q)]
+    parts = [base.filter(search.condition(search.CONTACTS, q))]
     if PHONE_LIKE.fullmatch(q):
         parts.append(base.filter(_prefix("mobile", q)))
     if q.isascii() and not any(ch.isspace() for ch in q):  # an e-mail address is ASCII without spaces

@@ -13,7 +13,9 @@ from django.urls import reverse
 from kamcrm.audit.models import TimelineEvent
 from kamcrm.audit.timeline import kind_order
 from kamcrm.core.validators import validate_credit_code
+from kamcrm.customers import search
 from kamcrm.customers.models import Account, Contact
+from kamcrm.customers.tests.test_search_index import assert_index_holds
 from kamcrm.org.choices import Role
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.products.models import Product, ProductLine, ProductPlan
@@ -141,6 +143,11 @@ def test_counts_invariants_and_skews():
     assert top["n"] >= sizes.skew_owner_accounts
     busiest = Contact.objects.values("account").annotate(n=Count("id")).order_by("-n").first()
     assert busiest["account"] == skewed.pk
+
+    # The name search index: rebuilt set-based after the load, equal to what the triggers write, and
+    # the triggers back for the writes that follow.
+    assert search.installed()
+    assert_index_holds()
 
 
 def test_same_seed_same_data_other_seed_other_data():
