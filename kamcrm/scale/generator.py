@@ -748,15 +748,15 @@ def generate(*, scale: float, seed: int = 1, today: dt.date | None = None, force
         step_done("index rebuild", loader.index_seconds)
     if step_done:
         step_done("search index", search_seconds)
+    analyze_seconds = 0.0
+    if analyze:  # before the roll-up: without statistics its chunked reads seq-scan the history (25 min at S=1)
+        t0 = time.perf_counter()
+        analyze_after_load()
+        analyze_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     funnel_rollup.rebuild()  # what the services keep for each change, built once for the bulk load
     if step_done:
         step_done("funnel roll-up", time.perf_counter() - t0)
-    analyze_seconds = 0.0
-    if analyze:
-        t0 = time.perf_counter()
-        analyze_after_load()
-        analyze_seconds = time.perf_counter() - t0
     return Result(sizes=sizes, seed=seed, vendor=loader.vendor, seconds=time.perf_counter() - started,
                   tables=list(loader.stats.values()), skew_account_id=ctx.skew_account_id,
                   skew_owner_username=ctx.skew_owner.username if ctx.skew_owner else "",
