@@ -62,6 +62,9 @@ class Account(TimeStampedModel, ExternalIdModel):
             models.Index(fields=["region", "tier", "name", "id"], name="acct_region_tier_name"),
             models.Index(fields=["tier", "name", "id"], name="acct_tier_name"),
             models.Index(fields=["owner", "name", "id"], name="acct_owner_name"),
+            # a rep's list filtered by tier (and region): the page in name order and its bounded count
+            # read from the index alone (the count of a rep's 10,000 rows 7.5 -> 1.5 ms at S=0.1)
+            models.Index(fields=["owner", "tier", "name", "id", "region"], name="acct_owner_tier_name"),
             models.Index(fields=["owner_unit", "name", "id"], name="acct_ownerunit_name"),
             models.Index(fields=["industry", "name", "id"], name="acct_industry_name"),
             models.Index(fields=["status", "name", "id"], name="acct_status_name"),
