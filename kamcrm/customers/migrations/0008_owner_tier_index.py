@@ -4,6 +4,19 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def analyze(apps, schema_editor):
+    """SQLite: give the new index its statistics when the table has some. An index without a row in
+    sqlite_stat1 looks selective, and the planner then drove the executive's filtered list from the
+    users table through it (0.4 -> 78 ms at 100,000 accounts)."""
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone():
+            cursor.execute("ANALYZE customers_account")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,4 +30,5 @@ class Migration(migrations.Migration):
             model_name='account',
             index=models.Index(fields=['owner', 'tier', 'name', 'id', 'region'], name='acct_owner_tier_name'),
         ),
+        migrations.RunPython(analyze, migrations.RunPython.noop),
     ]
