@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from kamcrm.audit.models import ObjectChange, TimelineEvent
-from kamcrm.core.pagination import Page, keyset_page
+from kamcrm.audit.timeline import kind_order
+from kamcrm.core.pagination import COUNT_BOUND, Page, keyset_page
 from kamcrm.customers import search
 from kamcrm.customers.filtersets import AccountFilterSet, ContactFilterSet
 from kamcrm.customers.models import Account, AccountTeamMember, Contact
@@ -202,8 +204,18 @@ def record_history(*, model, pk: int, cursor: str | None = None, page_size: int 
     return keyset_page(qs.select_related("actor"), order=["-id"], cursor=cursor, page_size=page_size)
 
 
-def timeline_kind_counts(*, account: Account) -> dict[str, int]:
-    return dict(TimelineEvent.objects.filter(account=account).values_list("kind").annotate(n=Count("id")).order_by())
+def timeline_kind_counts(*, account: Account, bound: int = COUNT_BOUND) -> dict[str, tuple[int, bool]]:
+    """{kind: (count, capped)} for the kinds the account has, each registered kind counted up to `bound`
+    along the (account, kind, …) index, in one query. A GROUP BY reads every event: 22 ms for the
+    skewed account's 200,000 at S=1, which made its 360 page more than twice a normal one's."""
+    kinds = kind_order()
+    table = TimelineEvent._meta.db_table
+    probes = ", ".join(f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE account_id = %s AND kind = %s "
+                       f"LIMIT {bound + 1}) k{i})" for i in range(len(kinds)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {probes}", [v for kind in kinds for v in (account.pk, kind)])
+        counts = cursor.fetchone()
+    return {kind: (min(n, bound), n > bound) for kind, n in zip(kinds, counts, strict=True) if n}
 
 
 # ---- reads for the UI shell and the account 360 page ---------------------------------------------

@@ -139,8 +139,9 @@ def _kind_chips(account: Account, kinds: list[str]) -> list[dict[str, Any]]:
     chips = []
     for kind in present:
         toggled = [k for k in kinds if k != kind] if kind in kinds else [*kinds, kind]
-        chips.append({"kind": kind, "label": kind_label(kind), "count": counts[kind], "active": kind in kinds,
-                      "query": "&".join(f"kind={k}" for k in toggled)})
+        count, capped = counts[kind]
+        chips.append({"kind": kind, "label": kind_label(kind), "count": count, "capped": capped,
+                      "active": kind in kinds, "query": "&".join(f"kind={k}" for k in toggled)})
     return chips
 
 

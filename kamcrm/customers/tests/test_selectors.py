@@ -138,8 +138,11 @@ def test_the_timeline_refuses_a_garbage_cursor(org):
 
 
 def test_timeline_kind_counts(org, timeline):
-    assert selectors.timeline_kind_counts(account=org.acct) == {"note": 12, "call": 12, "visit": 11,
-                                                                "record_created": 1}
+    assert selectors.timeline_kind_counts(account=org.acct) == {"note": (12, False), "call": (12, False),
+                                                                "visit": (11, False), "record_created": (1, False)}
+    # each kind is counted only up to the bound, and says so
+    assert selectors.timeline_kind_counts(account=org.acct, bound=11) == {
+        "note": (11, True), "call": (11, True), "visit": (11, False), "record_created": (1, False)}
 
 
 # --- search and lists ---------------------------------------------------------------------------
