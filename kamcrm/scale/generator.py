@@ -92,15 +92,27 @@ class Sizes:
     skew_contacts: int
     skew_activities: int
     skew_owner_accounts: int
+    flat: bool = False  # the peer-comparison shape: see sizes_for
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def sizes_for(scale: float) -> Sizes:
+# The flat shape's rows per account: what the peer CRMs were measured on (issue 7's 100k row).
+FLAT_CONTACTS, FLAT_OPPORTUNITIES = 1, 3
+
+
+def sizes_for(scale: float, *, flat: bool = False) -> Sizes:
+    """The data set at `scale`. flat=True is the shape the peer CRMs were measured on: every account with
+    exactly one contact and three opportunities, no skews and no logged activities (the timeline holds
+    only the opportunities' stage changes)."""
     if scale <= 0:
         raise ValueError("scale must be above 0")
     accounts = max(100, round(1_000_000 * scale))
+    if flat:
+        return Sizes(scale=scale, users=max(60, round(300 * scale)), accounts=accounts,
+                     contacts=FLAT_CONTACTS * accounts, timeline=0, opportunities=FLAT_OPPORTUNITIES * accounts,
+                     skew_contacts=FLAT_CONTACTS, skew_activities=0, skew_owner_accounts=0, flat=True)
     contacts = max(accounts, round(5_000_000 * scale))
     opportunities = max(20, round(1_000_000 * scale))
     timeline = max(10 * accounts, round(10_000_000 * scale))
@@ -462,7 +474,10 @@ CONTACT_COLUMNS = ["id", "account_id", "name", "title", "department", "mobile", 
 
 def build_contacts(ctx: Context) -> None:
     sizes, rnd, ts = ctx.sizes, ctx.rnd("contacts"), ctx.ts
-    counts = _spread(ctx, rnd, sizes.contacts, sizes.skew_contacts)
+    if sizes.flat:
+        counts = array("q", [FLAT_CONTACTS]) * len(ctx.acct_tier)
+    else:
+        counts = _spread(ctx, rnd, sizes.contacts, sizes.skew_contacts)
     writer = ctx.loader.table(Contact, CONTACT_COLUMNS, planned=sizes.contacts, label="contacts")
     cid = Loader.next_id(Contact)
     surnames, givens = list(SURNAME_PINYIN), list(GIVEN_PINYIN)
@@ -536,7 +551,8 @@ def build_opportunities(ctx: Context) -> None:
     opp_w = ctx.loader.table(Opportunity, OPP_COLUMNS, planned=n, label="opportunities")
     line_w = ctx.loader.table(OpportunityLine, LINE_COLUMNS, planned=round(n * 1.5), label="opportunity lines")
     hist_w = ctx.loader.table(OpportunityStageChange, HISTORY_COLUMNS, planned=round(n * 3.4), label="stage history")
-    event_w = ctx.loader.table(TimelineEvent, TIMELINE_COLUMNS, planned=sizes.timeline, label="timeline events")
+    event_w = ctx.loader.table(TimelineEvent, TIMELINE_COLUMNS, planned=sizes.timeline or round(n * 3.4),
+                               label="timeline events")
     oid, lid, hid = Loader.next_id(Opportunity), Loader.next_id(OpportunityLine), Loader.next_id(OpportunityStageChange)
     ctx.timeline_id = Loader.next_id(TimelineEvent)
     randrange, choice, random_, choices = rnd.randrange, rnd.choice, rnd.random, rnd.choices
@@ -544,7 +560,7 @@ def build_opportunities(ctx: Context) -> None:
     opps, lines, history, events = [], [], [], []
     products = ctx.products
     for k in range(n):
-        idx = randrange(n_accounts)
+        idx = k // FLAT_OPPORTUNITIES if sizes.flat else randrange(n_accounts)
         account_id = ctx.account_base + idx
         owner, unit = ctx.acct_owner[idx], ctx.acct_unit[idx]
         final = choices(finals, cum_weights=cum)[0]
@@ -624,6 +640,8 @@ def _subjects() -> dict[str, list[str]]:
 
 def build_activities(ctx: Context) -> None:
     sizes, rnd, ts = ctx.sizes, ctx.rnd("activities"), ctx.ts
+    if sizes.flat:  # no logged activities in the peer-comparison shape
+        return
     done = ctx.loader.stats["timeline events"].rows if "timeline events" in ctx.loader.stats else 0
     total = sizes.timeline - done
     skew = min(sizes.skew_activities, total // 2)
@@ -709,7 +727,7 @@ def _midnight_utc(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
 
 
-def generate(*, scale: float, seed: int = 1, today: dt.date | None = None, force: bool = False,
+def generate(*, scale: float, flat: bool = False, seed: int = 1, today: dt.date | None = None, force: bool = False,
              progress: Progress | None = None, chunk: int = 50_000, analyze: bool = True,
              step_done: Callable[[str, float], None] | None = None, fk_checks: bool = True,
              defer_indexes: bool = True) -> Result:
@@ -719,7 +737,7 @@ def generate(*, scale: float, seed: int = 1, today: dt.date | None = None, force
     end (timed as "index rebuild"); unique indexes and primary keys stay, so invariants are enforced."""
     restore_pending_indexes()
     check_empty(force=force)
-    sizes = sizes_for(scale)
+    sizes = sizes_for(scale, flat=flat)
     today = today or dt.date.today()
     loader = Loader(chunk=chunk, progress=progress, fk_checks=fk_checks)
     ctx = Context(seed=seed, sizes=sizes, now=_midnight_utc(today) + 17 * 3600, loader=loader,

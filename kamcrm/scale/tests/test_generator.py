@@ -150,6 +150,23 @@ def test_counts_invariants_and_skews():
     assert_index_holds()
 
 
+def test_flat_shape_gives_every_account_one_contact_and_three_opportunities():
+    sizes = sizes_for(SCALE, flat=True)
+    result = generate(scale=SCALE, flat=True, seed=1, today=TODAY, chunk=700, analyze=False)
+    assert Account.objects.count() == sizes.accounts == 500
+    per_account = Account.objects.annotate(c=Count("contacts", distinct=True), o=Count("opportunities", distinct=True))
+    assert Counter((a.c, a.o) for a in per_account) == {(1, 3): sizes.accounts}
+    # No skewed owner: nobody holds more than a fair share of the accounts.
+    top = Account.objects.values("owner").annotate(n=Count("id")).order_by("-n").first()
+    assert top["n"] < sizes.accounts / 10
+    # The timeline holds the opportunities' stage changes and nothing else.
+    assert set(TimelineEvent.objects.values_list("kind", flat=True)) == {"stage_change"}
+    assert TimelineEvent.objects.count() == OpportunityStageChange.objects.count() == \
+        {t.label: t.rows for t in result.tables}["timeline events"]
+    assert Account.objects.filter(external_id=SKEW_ACCOUNT_EXT).exists()  # the bench's fixed point is there
+    assert_index_holds()
+
+
 def test_same_seed_same_data_other_seed_other_data():
     build(seed=3)
     first = data_digest()

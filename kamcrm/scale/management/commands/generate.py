@@ -3,6 +3,7 @@
     kamcrm generate --scale 0.01              10k accounts, 50k contacts, 100k timeline events, ...
     kamcrm generate --scale 1 --seed 7        the million-account set (PostgreSQL recommended)
     kamcrm generate --scale 0.1 --json out.json --baseline 2000
+    kamcrm generate --scale 0.1 --flat        100k accounts, one contact and three opportunities each
 
 Refuses a database that already has accounts unless --force. Prints one progress line per table
 (a live bar on a terminal) with rows/s, then a summary and, unless --baseline 0, the ORM baseline:
@@ -27,6 +28,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", type=float, required=True, help="1 = the million-account data set.")
+        parser.add_argument("--flat", action="store_true",
+                            help="The peer-comparison shape: every account with one contact and three "
+                                 "opportunities, no skews, no logged activities (--scale 0.1 --flat: 100k accounts).")
         parser.add_argument("--seed", type=int, default=1, help="Same seed (and --today) → same data (default 1).")
         parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
                             help="The date the data is relative to (YYYY-MM-DD; default: today).")
@@ -43,9 +47,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-analyze", action="store_true", help="Skip ANALYZE after the load.")
         parser.add_argument("--json", dest="json_path", default="", help="Also write the figures to this file.")
 
-    def handle(self, *args, scale, seed, today, force, chunk, baseline, no_analyze, no_fk_checks=False, keep_indexes=False, json_path="", **options):
+    def handle(self, *args, scale, seed, flat=False, today, force, chunk, baseline, no_analyze, no_fk_checks=False, keep_indexes=False, json_path="", **options):
         try:
-            sizes = sizes_for(scale)
+            sizes = sizes_for(scale, flat=flat)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         try:
@@ -57,7 +61,7 @@ class Command(BaseCommand):
         out.write(_("Generating the scale data set S=%(s)g (seed %(seed)d) on %(db)s: %(a)s accounts, %(c)s contacts, "
                     "%(t)s timeline events, %(o)s opportunities, %(u)s people") % {
             "s": scale, "seed": seed, "db": connection.vendor, "a": f"{sizes.accounts:,}", "c": f"{sizes.contacts:,}",
-            "t": f"{sizes.timeline:,}", "o": f"{sizes.opportunities:,}", "u": f"{sizes.users:,}"})
+            "t": f"{sizes.timeline:,}" if not sizes.flat else "—", "o": f"{sizes.opportunities:,}", "u": f"{sizes.users:,}"})
         last: dict[str, float] = {}
 
         def progress(label: str, done: int, planned: int, rate: float) -> None:
@@ -78,7 +82,7 @@ class Command(BaseCommand):
 
         try:
             with change_context(channel=Channel.JOB, job_id="scale-generate"):
-                result = generate(scale=scale, seed=seed, today=today, force=force, progress=progress, chunk=chunk,
+                result = generate(scale=scale, flat=flat, seed=seed, today=today, force=force, progress=progress, chunk=chunk,
                                   analyze=not no_analyze, step_done=step_done,
                                   fk_checks=not no_fk_checks, defer_indexes=not keep_indexes)
                 if baseline:
