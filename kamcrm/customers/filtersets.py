@@ -1,9 +1,12 @@
 """One FilterSet per list, shared by the UI list, the API and (later) exports."""
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from kamcrm.core.attributes import attribute_filter, json_array_has
@@ -80,10 +83,7 @@ class AccountFilterSet(AttributeFilterMixin, django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        q = search.condition(search.ACCOUNTS, value)  # name or short name contains it, via the gram index
-        if len(value) >= 6:
-            q |= Q(credit_code__startswith=value.upper())
-        return queryset.filter(q)
+        return queryset.filter(reduce(operator.or_, search.account_parts(value)))
 
     def filter_group(self, queryset, name, value):
         if value is None:
@@ -114,5 +114,4 @@ class ContactFilterSet(AttributeFilterMixin, django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(search.condition(search.CONTACTS, value) | Q(mobile__startswith=value)
-                               | Q(email__istartswith=value))
+        return queryset.filter(reduce(operator.or_, search.contact_parts(value)))

@@ -22,19 +22,23 @@ code-point order (C collation on PostgreSQL; SQLite's BINARY), so a one-characte
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q
 
+from kamcrm.core.validators import CREDIT_CODE_ALPHABET
 from kamcrm.customers.models import AccountSearchGram, ContactSearchGram
 
-__all__ = ["ACCOUNTS", "CAP", "CONTACTS", "END", "condition", "contains", "fold", "grams", "install", "rebuild",
+__all__ = ["ACCOUNTS", "CAP", "CONTACTS", "END", "account_parts", "condition", "contact_parts", "contains", "fold", "grams",
+           "install", "rebuild",
            "resume", "suspend"]
 
 END = "\ue000"  # a private-use character: never typed, pairs with a name's last character
 CAP = 5000  # rows under one gram beyond which the gram is "common" (a bounded count, never a full COUNT)
 TOP = "\U0010ffff"
+PHONE_LIKE = re.compile(r"[0-9+\-() ]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -113,6 +117,36 @@ def condition(index: Index, q: str) -> Q:
 
 
 # ---- triggers and rebuild --------------------------------------------------------------------------
+
+# What a search term matches, shared by the lists' `q` filter and the search box (selectors).
+
+def _prefix(field: str, value: str) -> Q:
+    """`field` starts with `value`, written so that the index on `field` serves it (a range; the LIKE
+    keeps the exact meaning of startswith)."""
+    return Q(**{f"{field}__gte": value, f"{field}__lt": value + "\U0010ffff", f"{field}__startswith": value})
+
+
+def account_parts(q: str) -> list[Q]:
+    """What a search term matches among accounts, one condition per alternative: the name or short name
+    contains it (through the gram index), or — for a term that can be one, from six characters — the
+    credit code starts with it. The list filter ORs them; the search box queries each on its own."""
+    parts = [condition(ACCOUNTS, q)]
+    code = q.upper()
+    if len(code) >= 6 and all(c in CREDIT_CODE_ALPHABET for c in code):
+        parts.append(_prefix("credit_code", code))
+    return parts
+
+
+def contact_parts(q: str) -> list[Q]:
+    """As account_parts, for contacts: the name contains it; a mobile or an e-mail address starts
+    with it, tried only for a term that can begin one (else each would scan the table)."""
+    parts = [condition(CONTACTS, q)]
+    if PHONE_LIKE.fullmatch(q):
+        parts.append(_prefix("mobile", q))
+    if q.isascii() and not any(ch.isspace() for ch in q):  # an e-mail address is ASCII without spaces
+        parts.append(Q(email__istartswith=q))
+    return parts
+
 
 def _insert_sql(index: Index, source: str, row: str) -> str:
     """INSERT … SELECT of the grams of `source` rows (a table, or NEW in a trigger)."""

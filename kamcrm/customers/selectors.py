@@ -1,13 +1,12 @@
 """Reads of customers that the UI, the API and reports share. All go through org.selectors.visible."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from kamcrm.audit.models import ObjectChange, TimelineEvent
@@ -27,7 +26,6 @@ ACCOUNT_SORTS: dict[str, list[str]] = {
     "updated": ["updated_at", "id"],
 }
 CONTACT_SORTS: dict[str, list[str]] = {"name": ["name", "id"], "-name": ["-name", "-id"]}
-PHONE_LIKE = re.compile(r"[0-9+\-() ]+")
 
 
 def _filtered(filterset_class, qs: QuerySet, filters: dict[str, Any] | None) -> QuerySet:
@@ -75,12 +73,6 @@ class SearchResults:
     contacts: list[Contact]
 
 
-def _prefix(field: str, value: str) -> Q:
-    """`field` starts with `value`, written so that the index on `field` serves it (a range; the LIKE
-    keeps the exact meaning of startswith)."""
-    return Q(**{f"{field}__gte": value, f"{field}__lt": value + "\U0010ffff", f"{field}__startswith": value})
-
-
 def _first_by_name(querysets: list[QuerySet], limit: int) -> list:
     """The first `limit` rows by (name, id) of the union of `querysets`: each alternative of a search
     is its own query, read along its own index and stopped at `limit` — one query with the
@@ -97,21 +89,13 @@ def _search_accounts(user: User, q: str, limit: int) -> list[Account]:
     """The same rows as AccountFilterSet's `q` (name or short name contain it; a credit code starts with
     it from six characters), visible ones only. Names through the gram index (customers/search.py)."""
     base = account_queryset(user=user)
-    parts = [base.filter(search.condition(search.ACCOUNTS, q))]
-    if len(q) >= 6 and q.isascii() and q.isalnum():  # a credit code is 18 letters and digits
-        parts.append(base.filter(_prefix("credit_code", q.upper())))
-    return _first_by_name(parts, limit)
+    return _first_by_name([base.filter(part) for part in search.account_parts(q)], limit)
 
 
 def _search_contacts(user: User, q: str, limit: int) -> list[Contact]:
     """The same rows as ContactFilterSet's `q` (name contains it; mobile or e-mail starts with it)."""
     base = contact_queryset(user=user)
-    parts = [base.filter(search.condition(search.CONTACTS, q))]
-    if PHONE_LIKE.fullmatch(q):
-        parts.append(base.filter(_prefix("mobile", q)))
-    if q.isascii() and not any(ch.isspace() for ch in q):  # an e-mail address is ASCII without spaces
-        parts.append(base.filter(email__istartswith=q))
-    return _first_by_name(parts, limit)
+    return _first_by_name([base.filter(part) for part in search.contact_parts(q)], limit)
 
 
 def global_search(*, user: User, q: str, limit: int = 10) -> SearchResults:

@@ -171,6 +171,21 @@ def test_global_search_by_credit_code_and_short_name(org):
     assert selectors.global_search(user=org.outsider, q="91310000MA1F").accounts == []
 
 
+@pytest.mark.parametrize("q", ["浦江", "91310000ma1f", "91310000MA1F", "913100", "ZZZZQQQ", "13800138", "zhang@", "example"])
+def test_the_list_filter_and_the_search_box_match_the_same_rows(org, q):
+    """One definition of what a term matches (search.account_parts / contact_parts) behind both."""
+    from kamcrm.customers.filtersets import AccountFilterSet, ContactFilterSet
+    services.contact_create(account=org.acct, name="张浦江", mobile="13800138000", email="zhang@pujiang.example.cn")
+    found = selectors.global_search(user=org.admin, q=q, limit=50)
+    accounts = AccountFilterSet({"q": q}, queryset=selectors.account_queryset(user=org.admin)).qs
+    contacts = ContactFilterSet({"q": q}, queryset=selectors.contact_queryset(user=org.admin)).qs
+    assert {a.pk for a in found.accounts} == {a.pk for a in accounts}
+    assert {c.pk for c in found.contacts} == {c.pk for c in contacts}
+    expected = {"浦江": 1, "91310000ma1f": 1, "91310000MA1F": 1, "913100": 1, "ZZZZQQQ": 0}
+    if q in expected:
+        assert len(found.accounts) == expected[q]
+
+
 def test_global_search_with_nothing_typed_returns_nothing(org):
     assert selectors.global_search(user=org.admin, q="   ") == selectors.SearchResults([], [])
 
