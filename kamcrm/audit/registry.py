@@ -23,7 +23,7 @@ SNAPSHOT_ATTR = "_audit_snapshot"
 def register(model: type[models.Model], *, exclude: tuple[str, ...] = (), timeline: bool = False) -> None:
     """Audit `model`. With timeline=True, changes also appear on the related account's timeline."""
     fields = [f for f in model._meta.concrete_fields if f.name not in exclude and f.name not in ("created_at", "updated_at")]
-    _REGISTRY[model] = {"fields": fields, "timeline": timeline}
+    _REGISTRY[model] = {"fields": fields, "attnames": [f.attname for f in fields], "timeline": timeline}
     uid = f"audit-{model._meta.label}"
     post_init.connect(_remember, sender=model, dispatch_uid=uid + "-init", weak=False)
     post_save.connect(_saved, sender=model, dispatch_uid=uid + "-save", weak=False)
@@ -45,13 +45,28 @@ def _jsonable(value: Any) -> Any:
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
-    fields = _REGISTRY[type(instance)]["fields"]
+    """The audited fields' current values, as JSON-ready values."""
+    return _as_json(_values(instance))
+
+
+def _values(instance: models.Model) -> dict[str, Any]:
     data = instance.__dict__
-    return {f.attname: _jsonable(data.get(f.attname)) for f in fields if f.attname in data}
+    return {a: data[a] for a in _REGISTRY[type(instance)]["attnames"] if a in data}
+
+
+def _as_json(values: dict[str, Any]) -> dict[str, Any]:
+    return {a: _jsonable(v) for a, v in values.items()}
 
 
 def _remember(sender, instance, **kwargs):
-    setattr(instance, SNAPSHOT_ATTR, snapshot(instance) if instance.pk else None)
+    # Every loaded row passes here (50 accounts with their owners and units on a list page), so keep
+    # the raw values only; they are turned into JSON when a save or a delete compares them.
+    instance.__dict__[SNAPSHOT_ATTR] = _values(instance) if instance.pk else None
+
+
+def _loaded(instance) -> dict[str, Any] | None:
+    raw = getattr(instance, SNAPSHOT_ATTR, None)
+    return None if raw is None else _as_json(raw)
 
 
 def _account_id(instance) -> int | None:
@@ -112,22 +127,23 @@ def _write(instance, action: str, changes: dict, ctx: context.ChangeContext | No
 def _saved(sender, instance, created, raw=False, **kwargs):
     if raw:  # fixtures loading
         return
-    after = snapshot(instance)
-    before = getattr(instance, SNAPSHOT_ATTR, None)
+    values = _values(instance)
+    after = _as_json(values)
+    before = _loaded(instance)
     if created or before is None:
         changes = {k: [None, v] for k, v in after.items() if v not in (None, "", [], {})}
         _write(instance, "create", changes)
     else:
         changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
         if not changes:
-            setattr(instance, SNAPSHOT_ATTR, after)
+            setattr(instance, SNAPSHOT_ATTR, values)
             return
         _write(instance, "update", changes)
-    setattr(instance, SNAPSHOT_ATTR, after)
+    setattr(instance, SNAPSHOT_ATTR, values)
 
 
 def _deleted(sender, instance, **kwargs):
-    before = getattr(instance, SNAPSHOT_ATTR, None) or snapshot(instance)
+    before = _loaded(instance) or snapshot(instance)
     _write(instance, "delete", {k: [v, None] for k, v in before.items() if v not in (None, "", [], {})})
 
 
@@ -140,7 +156,8 @@ def record_bulk(instances, *, action: str, changes_for=None) -> None:
     changes: list[ObjectChange] = []
     events: list[TimelineEvent] = []
     for instance in instances:
-        after = snapshot(instance)
+        values = _values(instance)
+        after = _as_json(values)
         if changes_for is not None:
             diff = changes_for(instance)
         elif action == "create":
@@ -151,6 +168,6 @@ def record_bulk(instances, *, action: str, changes_for=None) -> None:
         changes.append(change)
         if event is not None:
             events.append(event)
-        setattr(instance, SNAPSHOT_ATTR, after)
+        setattr(instance, SNAPSHOT_ATTR, values)
     ObjectChange.objects.bulk_create(changes, batch_size=1000)
     TimelineEvent.objects.bulk_create(events, batch_size=1000)

@@ -1,10 +1,32 @@
 """Base models and the custom-attribute definitions every entity shares."""
 from django.db import models
 from django.db.models import Q
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
+_CHOICE_LABELS: dict[models.Field, dict] = {}
 
-class TimeStampedModel(models.Model):
+
+class ChoiceLabelsModel(models.Model):
+    """`get_<field>_display()` from a {value: label} map built once per field.
+
+    Django rebuilds that map on every call, hashing each lazy label — that is, translating every choice
+    of the field — which was a tenth of a 50-row list page's time. The labels stay lazy, so each call
+    still answers in the active language."""
+
+    class Meta:
+        abstract = True
+
+    def _get_FIELD_display(self, field):  # noqa: N802 (Django's name)
+        labels = _CHOICE_LABELS.get(field)
+        if labels is None:
+            labels = _CHOICE_LABELS[field] = dict(make_hashable(field.flatchoices))
+        value = getattr(self, field.attname)
+        return force_str(labels.get(make_hashable(value), value), strings_only=True)
+
+
+class TimeStampedModel(ChoiceLabelsModel):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
