@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from kamcrm.api.pagination import KeysetPagination, page_response, page_size_from
 from kamcrm.core import context
+from kamcrm.core.api.serializers import ModelSerializer
 from kamcrm.core.pagination import keyset_page
 from kamcrm.exchange.import_selectors import import_job_queryset, import_mapping_queryset
 from kamcrm.exchange.import_services import (
@@ -38,7 +39,7 @@ from kamcrm.exchange.models import ImportJob, ImportMapping, ImportRowError
 __all__ = ["ImportJobViewSet", "ImportMappingViewSet"]
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(ModelSerializer):
     job_id = serializers.CharField(read_only=True)
     good_rows = serializers.IntegerField(read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
@@ -74,13 +75,13 @@ class ImportJobCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ImportRowErrorSerializer(serializers.ModelSerializer):
+class ImportRowErrorSerializer(ModelSerializer):
     class Meta:
         model = ImportRowError
         fields = ["id", "step", "line", "column", "value", "kind", "message"]
 
 
-class ImportMappingSerializer(serializers.ModelSerializer):
+class ImportMappingSerializer(ModelSerializer):
     class Meta:
         model = ImportMapping
         fields = ["id", "name", "description", "source_system", "steps", "created_at", "updated_at"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from kamcrm.activities.models import SalesPlan, Task, Visit
+from kamcrm.core.api.serializers import ModelSerializer
 from kamcrm.customers.models import Account, Contact
 from kamcrm.org.models import User
 from kamcrm.products.models import Product
 from kamcrm.sales.models import FunnelAlert, Opportunity
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     assignee = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
     opportunity = serializers.PrimaryKeyRelatedField(queryset=Opportunity.objects.all(), required=False,
@@ -27,7 +28,7 @@ class TaskStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["open", "done", "cancelled"])
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     contacts = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), many=True, required=False)
@@ -49,7 +50,7 @@ class VisitRecordSerializer(serializers.Serializer):
     follow_up_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class SalesPlanSerializer(serializers.ModelSerializer):
+class SalesPlanSerializer(ModelSerializer):
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     opportunity = serializers.PrimaryKeyRelatedField(queryset=Opportunity.objects.all(), required=False,
@@ -65,7 +66,7 @@ class SalesPlanSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class FunnelAlertSerializer(serializers.ModelSerializer):
+class FunnelAlertSerializer(ModelSerializer):
     rule = serializers.CharField(source="rule.name")
     kind = serializers.CharField(source="rule.kind")
     unit = serializers.IntegerField(source="rule.unit_id", allow_null=True)

@@ -16,6 +16,7 @@ from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, 
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
     DisplayField,
+    ModelSerializer,
     ReferenceSerializerMixin,
     resolve_reference,
 )
@@ -74,7 +75,7 @@ def _resolve_product(attrs: dict) -> None:
         raise serializers.ValidationError(errors)
 
 
-class AgreementLineSerializer(serializers.ModelSerializer):
+class AgreementLineSerializer(ModelSerializer):
     product = BriefRelatedField(BriefProductSerializer, queryset=Product.objects.all(), required=False)
     product_code = serializers.CharField(write_only=True, required=False,
                                          help_text=_("The product by its code, instead of `product`."))
@@ -100,7 +101,7 @@ class AgreementLineSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class BriefAgreementSerializer(serializers.ModelSerializer):
+class BriefAgreementSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:agreement-detail")
     display = DisplayField()
 
@@ -117,7 +118,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict) -> str:
     return getattr(serializer.instance, "source_system", "") or ""
 
 
-class AgreementSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class AgreementSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:agreement-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
@@ -168,7 +169,7 @@ class AgreementSerializer(ReferenceSerializerMixin, serializers.ModelSerializer)
         return attrs
 
 
-class AgreementChangeSerializer(serializers.ModelSerializer):
+class AgreementChangeSerializer(ModelSerializer):
     by = BriefUserSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -257,7 +258,7 @@ class RecognitionSerializer(serializers.Serializer):
 
 # ---- orders -------------------------------------------------------------------------------------
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(ModelSerializer):
     product = BriefRelatedField(BriefProductSerializer, queryset=Product.objects.all(), required=False)
     product_code = serializers.CharField(write_only=True, required=False,
                                          help_text=_("The product by its code, instead of `product`."))
@@ -276,7 +277,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class BriefOrderSerializer(serializers.ModelSerializer):
+class BriefOrderSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:order-detail")
     display = DisplayField()
 
@@ -285,7 +286,7 @@ class BriefOrderSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "number", "status"]
 
 
-class OrderSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class OrderSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:order-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,

@@ -5,9 +5,10 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from kamcrm.attachments.models import Attachment
+from kamcrm.core.api.serializers import ModelSerializer
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     file_name = serializers.CharField(source="original_name", read_only=True)
     content_type = serializers.CharField(source="mime_type", read_only=True)
     uploaded_by_name = serializers.SerializerMethodField()

@@ -19,6 +19,7 @@ from kamcrm.core.api.serializers import (
     AttributesField,
     BriefRelatedField,
     DisplayField,
+    ModelSerializer,
     ReferenceSerializerMixin,
     resolve_reference,
 )
@@ -31,7 +32,7 @@ __all__ = ["AccountSerializer", "AccountTeamMemberSerializer", "BriefAccountSeri
            "BriefAccountTeamMemberSerializer", "BriefContactSerializer", "ContactSerializer",
            "HistoryPageSerializer", "ObjectChangeSerializer", "TimelineEventSerializer", "TimelinePageSerializer"]
 
-class BriefAccountSerializer(serializers.ModelSerializer):
+class BriefAccountSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
     display = DisplayField()
 
@@ -40,7 +41,7 @@ class BriefAccountSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "name"]
 
 
-class BriefContactSerializer(serializers.ModelSerializer):
+class BriefContactSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:contact-detail")
     display = DisplayField()
 
@@ -49,7 +50,7 @@ class BriefContactSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "name"]
 
 
-class BriefAccountTeamMemberSerializer(serializers.ModelSerializer):
+class BriefAccountTeamMemberSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:accountteammember-detail")
     display = DisplayField()
 
@@ -67,7 +68,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict[str, Any]) ->
     return getattr(serializer.instance, "source_system", "") or ""
 
 
-class AccountSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class AccountSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
     display = DisplayField()
     region = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False)
@@ -116,7 +117,7 @@ class AccountSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
         return attrs
 
 
-class ContactSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class ContactSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:contact-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
@@ -149,7 +150,7 @@ class ContactSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
         return attrs
 
 
-class AccountTeamMemberSerializer(serializers.ModelSerializer):
+class AccountTeamMemberSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:accountteammember-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible)
@@ -188,7 +189,7 @@ class ObjectTypeField(serializers.Field):
         return f"{ct.app_label}.{ct.model}"
 
 
-class TimelineEventSerializer(serializers.ModelSerializer):
+class TimelineEventSerializer(ModelSerializer):
     actor = BriefUserSerializer(read_only=True, allow_null=True)
     object_type = ObjectTypeField(allow_null=True)
 
@@ -198,7 +199,7 @@ class TimelineEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ObjectChangeSerializer(serializers.ModelSerializer):
+class ObjectChangeSerializer(ModelSerializer):
     actor = BriefUserSerializer(read_only=True, allow_null=True)
     object_type = ObjectTypeField()
 

@@ -6,6 +6,7 @@ import json
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from kamcrm.core.api.serializers import ModelSerializer
 from kamcrm.integrations.models import EventType, InboundEvent
 
 MAX_DATA_BYTES = 32 * 1024
@@ -44,7 +45,7 @@ class InboundEventInSerializer(serializers.Serializer):
         return attrs
 
 
-class InboundEventSerializer(serializers.ModelSerializer):
+class InboundEventSerializer(ModelSerializer):
     integration = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

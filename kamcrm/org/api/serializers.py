@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from kamcrm.core.api.serializers import BriefRelatedField, DisplayField
+from kamcrm.core.api.serializers import BriefRelatedField, DisplayField, ModelSerializer
 from kamcrm.org.models import OrgUnit, User
 
 __all__ = ["BriefOrgUnitSerializer", "BriefUserSerializer", "OrgUnitSerializer", "UserSerializer"]
 
 
-class BriefOrgUnitSerializer(serializers.ModelSerializer):
+class BriefOrgUnitSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:orgunit-detail")
     display = DisplayField()
 
@@ -18,7 +18,7 @@ class BriefOrgUnitSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "name", "code", "kind"]
 
 
-class BriefUserSerializer(serializers.ModelSerializer):
+class BriefUserSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:user-detail")
     display = DisplayField()
 
@@ -27,7 +27,7 @@ class BriefUserSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "username"]
 
 
-class OrgUnitSerializer(serializers.ModelSerializer):
+class OrgUnitSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:orgunit-detail")
     display = DisplayField()
     parent = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False,
@@ -44,7 +44,7 @@ class OrgUnitSerializer(serializers.ModelSerializer):
         extra_kwargs = {"code": {"validators": []}}
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:user-detail")
     display = DisplayField()
     unit = BriefOrgUnitSerializer(read_only=True, allow_null=True)

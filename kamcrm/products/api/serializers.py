@@ -9,6 +9,7 @@ from rest_framework import serializers
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
     DisplayField,
+    ModelSerializer,
     ReferenceSerializerMixin,
     resolve_reference,
 )
@@ -20,7 +21,7 @@ __all__ = ["BriefProductLineSerializer", "BriefProductSerializer", "ProductLineS
            "ProductPlanSerializer", "ProductSerializer"]
 
 
-class BriefProductLineSerializer(serializers.ModelSerializer):
+class BriefProductLineSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:productline-detail")
     display = DisplayField()
 
@@ -29,7 +30,7 @@ class BriefProductLineSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "code", "name"]
 
 
-class BriefProductSerializer(serializers.ModelSerializer):
+class BriefProductSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
     display = DisplayField()
 
@@ -38,7 +39,7 @@ class BriefProductSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "code", "name"]
 
 
-class ProductLineSerializer(serializers.ModelSerializer):
+class ProductLineSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:productline-detail")
     display = DisplayField()
 
@@ -56,7 +57,7 @@ def _line_by_code(value: str) -> ProductLine | None:
     return ProductLine.objects.filter(code=value).first()
 
 
-class ProductSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class ProductSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
     display = DisplayField()
     line = BriefRelatedField(BriefProductLineSerializer, queryset=ProductLine.objects.all(), required=False)
@@ -82,7 +83,7 @@ class ProductSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
         return attrs
 
 
-class ProductPlanSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class ProductPlanSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:productplan-detail")
     display = DisplayField()
     line = BriefRelatedField(BriefProductLineSerializer, queryset=ProductLine.objects.all(), required=False)

@@ -11,6 +11,7 @@ from kamcrm.agreements.models import Agreement
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
     DisplayField,
+    ModelSerializer,
     ReferenceSerializerMixin,
     resolve_reference,
 )
@@ -47,7 +48,7 @@ def _status_field() -> serializers.CharField:
                                                              "payments allocated."))
 
 
-class BriefInvoiceSerializer(serializers.ModelSerializer):
+class BriefInvoiceSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:invoice-detail")
     display = DisplayField()
     status = _status_field()
@@ -57,7 +58,7 @@ class BriefInvoiceSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "number", "status"]
 
 
-class BriefPaymentSerializer(serializers.ModelSerializer):
+class BriefPaymentSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:payment-detail")
     display = DisplayField()
 
@@ -66,7 +67,7 @@ class BriefPaymentSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "received_on", "amount"]
 
 
-class InvoiceAllocationSerializer(serializers.ModelSerializer):
+class InvoiceAllocationSerializer(ModelSerializer):
     payment = BriefPaymentSerializer(read_only=True)
 
     class Meta:
@@ -75,7 +76,7 @@ class InvoiceAllocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvoiceSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class InvoiceSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:invoice-detail")
     display = DisplayField()
     status = _status_field()
@@ -146,7 +147,7 @@ class AllocationInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PaymentAllocationSerializer(serializers.ModelSerializer):
+class PaymentAllocationSerializer(ModelSerializer):
     invoice = BriefInvoiceSerializer(read_only=True)
 
     class Meta:
@@ -155,7 +156,7 @@ class PaymentAllocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentSerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class PaymentSerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:payment-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible, required=False)

@@ -11,6 +11,7 @@ from kamcrm.core.api.serializers import (
     AttributesField,
     BriefRelatedField,
     DisplayField,
+    ModelSerializer,
     ReferenceSerializerMixin,
     resolve_reference,
 )
@@ -28,7 +29,7 @@ __all__ = ["BriefFunnelRuleSerializer", "BriefOpportunitySerializer", "BriefStag
            "OpportunityMoveSerializer", "OpportunitySerializer", "StageChangeSerializer", "StageSerializer"]
 
 
-class BriefStageSerializer(serializers.ModelSerializer):
+class BriefStageSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:stage-detail")
     display = DisplayField()
 
@@ -37,7 +38,7 @@ class BriefStageSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "code", "kind"]
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:stage-detail")
     display = DisplayField()
     required_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -50,7 +51,7 @@ class StageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BriefOpportunitySerializer(serializers.ModelSerializer):
+class BriefOpportunitySerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
     display = DisplayField()
 
@@ -59,7 +60,7 @@ class BriefOpportunitySerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "name"]
 
 
-class OpportunityLineSerializer(serializers.ModelSerializer):
+class OpportunityLineSerializer(ModelSerializer):
     product = BriefRelatedField(BriefProductSerializer, queryset=Product.objects.all(), required=False)
     product_code = serializers.CharField(write_only=True, required=False,
                                          help_text=_("The product by its code, instead of `product`."))
@@ -91,7 +92,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict) -> str:
     return getattr(serializer.instance, "source_system", "") or ""
 
 
-class OpportunitySerializer(ReferenceSerializerMixin, serializers.ModelSerializer):
+class OpportunitySerializer(ReferenceSerializerMixin, ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
@@ -162,7 +163,7 @@ class OpportunityMoveSerializer(serializers.Serializer):
                                         help_text=_("Needed when moving to a lost or abandoned stage."))
 
 
-class StageChangeSerializer(serializers.ModelSerializer):
+class StageChangeSerializer(ModelSerializer):
     from_stage = BriefStageSerializer(read_only=True, allow_null=True)
     to_stage = BriefStageSerializer(read_only=True)
     changed_by = BriefUserSerializer(read_only=True, allow_null=True)
@@ -220,7 +221,7 @@ class FunnelSerializer(serializers.Serializer):
     totals = FunnelTotalsSerializer()
 
 
-class BriefFunnelRuleSerializer(serializers.ModelSerializer):
+class BriefFunnelRuleSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:funnelrule-detail")
     display = DisplayField()
 
@@ -229,7 +230,7 @@ class BriefFunnelRuleSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "name", "kind", "is_active"]
 
 
-class FunnelRuleSerializer(serializers.ModelSerializer):
+class FunnelRuleSerializer(ModelSerializer):
     """A funnel health rule. Only the shape is checked here; funnel_rule_save checks the parameters
     against the check (as for the form)."""
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kamcrm.core.api.serializers import DisplayField
+from kamcrm.core.api.serializers import DisplayField, ModelSerializer
 from kamcrm.org.api.serializers import BriefOrgUnitSerializer, BriefUserSerializer
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.products.models import ProductLine
@@ -49,7 +49,7 @@ class MetricField(serializers.RelatedField):
         return value.code
 
 
-class BriefMetricSerializer(serializers.ModelSerializer):
+class BriefMetricSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:targetmetric-detail")
     label = serializers.CharField(read_only=True)
 
@@ -58,7 +58,7 @@ class BriefMetricSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "code", "label"]
 
 
-class MetricSerializer(serializers.ModelSerializer):
+class MetricSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:targetmetric-detail")
     label = serializers.CharField(read_only=True, help_text=_("The name in the request's language."))
     is_count = serializers.BooleanField(read_only=True, help_text=_("Counted in whole numbers, not money."))
@@ -69,7 +69,7 @@ class MetricSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BriefPlanSerializer(serializers.ModelSerializer):
+class BriefPlanSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:targetplan-detail")
     display = DisplayField()
 
@@ -78,7 +78,7 @@ class BriefPlanSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "display", "year", "version", "status"]
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(ModelSerializer):
     unit = BriefOrgUnitSerializer(read_only=True)
     by = BriefUserSerializer(read_only=True, allow_null=True)
 
@@ -88,7 +88,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:targetplan-detail")
     display = DisplayField()
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
