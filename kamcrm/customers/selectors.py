@@ -40,13 +40,22 @@ def account_queryset(*, user: User, filters: dict[str, Any] | None = None, actio
     return _filtered(AccountFilterSet, qs, filters)
 
 
+# What the account list shows, sorts by and links to. Loading whole rows of the account, its owner, region
+# and group parent for 50 lines (four models of 20 columns each, every timestamp converted) was a
+# quarter of the page's time at 100,000 accounts.
+ACCOUNT_LIST_COLUMNS = ["name", "short_name", "tier", "industry", "status", "updated_at", "region_id", "owner_id",
+                        "owner_unit_id", "parent_id", "region__name", "parent__name", "owner__username",
+                        "owner__display_name", "owner__first_name", "owner__last_name"]
+
+
 def account_list(*, user: User, filters: dict[str, Any] | None = None, sort: str = "name",
                  cursor: str | None = None, page_size: int = 50) -> Page:
     order = ACCOUNT_SORTS.get(sort)
     if order is None:
         raise ValidationError({"sort": [gettext("Unknown sort “%(sort)s”; use one of: %(choices)s.")
                                       % {"sort": sort, "choices": ", ".join(ACCOUNT_SORTS)}]})
-    return keyset_page(account_queryset(user=user, filters=filters), order=order, cursor=cursor, page_size=page_size)
+    qs = account_queryset(user=user, filters=filters).only(*ACCOUNT_LIST_COLUMNS)
+    return keyset_page(qs, order=order, cursor=cursor, page_size=page_size)
 
 
 def account_get(*, user: User, pk: int, action: str = VIEW) -> Account:
