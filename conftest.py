@@ -174,5 +174,23 @@ def chromium_path():
 
 
 @pytest.fixture
+def browser(chromium_path, monkeypatch):
+    """Debian's chromium through Playwright (never a downloaded browser); sign in with
+    kamcrm.core.tests.browser.sign_in."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
 def db_vendor(db):
     return connection.vendor

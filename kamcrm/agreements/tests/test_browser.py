@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +23,7 @@ def _fill_date(page, selector: str, value: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_create_sign_amend_and_see_the_schedule_as_it_was(org, live_server, browser, language, tmp_path):  # noqa: F811
+def test_create_sign_amend_and_see_the_schedule_as_it_was(org, live_server, browser, language, tmp_path):
     from kamcrm.agreements.models import Agreement, RevenueSlice
     from kamcrm.products import services as product_services
 
@@ -40,14 +39,7 @@ def test_create_sign_amend_and_see_the_schedule_as_it_was(org, live_server, brow
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "rep")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "rep", language)
         assert page.locator("html").get_attribute("lang") == language
 
         # given: the account 360 page, whose agreements card loads by htmx
@@ -117,6 +109,5 @@ def test_create_sign_amend_and_see_the_schedule_as_it_was(org, live_server, brow
         assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     finally:
         context.close()
-
 
 

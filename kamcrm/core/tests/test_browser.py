@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,23 +13,6 @@ LABELS = {
     "zh-hans": {"history": "变更记录", "accounts": "客户"},
     "en": {"history": "History", "accounts": "Accounts"},
 }
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -42,14 +25,7 @@ def test_it_logs_in_searches_opens_the_360_page_edits_and_sees_the_audit_entry(o
     page.set_default_timeout(15_000)
     try:
         # given: the login page, in the language under test
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "rep")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "rep", language)
         assert page.locator("html").get_attribute("lang") == language
 
         # when: search the account from the navbar box

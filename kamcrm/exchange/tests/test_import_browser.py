@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,7 +12,7 @@ FILE = "公司名称,编号,行业\n星河电力有限公司,C-1,能源\n,C-2,�
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_upload_map_and_follow_an_import(org, live_server, browser, settings, tmp_path, language):  # noqa: F811
+def test_upload_map_and_follow_an_import(org, live_server, browser, settings, tmp_path, language):
     from kamcrm.customers.models import Account
     from kamcrm.exchange.models import ImportJob, ImportMapping
 
@@ -24,14 +23,7 @@ def test_upload_map_and_follow_an_import(org, live_server, browser, settings, tm
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "admin", language)
 
         # given: the import page, reached from the navbar
         page.get_by_test_id("nav-imports").click()

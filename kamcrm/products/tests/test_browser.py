@@ -5,13 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_business_management_adds_a_product_and_plans_it(org, live_server, browser):  # noqa: F811
+def test_business_management_adds_a_product_and_plans_it(org, live_server, browser):
     from kamcrm.products import services
     from kamcrm.products.models import Product, ProductPlan
 
@@ -22,14 +21,7 @@ def test_business_management_adds_a_product_and_plans_it(org, live_server, brows
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "bizmgmt")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "bizmgmt", "en")
 
         # given: the empty product list offers to add one
         page.goto(f"{live_server.url}/products/")

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WORDS = {"zh-hans": {"heading": "应收款", "saved": "已登记回款", "advance": "作为预收款"},
@@ -17,7 +16,7 @@ WORDS = {"zh-hans": {"heading": "应收款", "saved": "已登记回款", "advanc
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_drill_down_and_record_payments(org, live_server, browser, language, tmp_path):  # noqa: F811
+def test_drill_down_and_record_payments(org, live_server, browser, language, tmp_path):
     from kamcrm.receivables.models import Invoice, Payment
     from kamcrm.receivables.tests.helpers import invoice
 
@@ -34,14 +33,7 @@ def test_drill_down_and_record_payments(org, live_server, browser, language, tmp
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "rep")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "rep", language)
 
         # given: the receivables page, reached from the navigation
         page.get_by_test_id("nav-receivables").click()

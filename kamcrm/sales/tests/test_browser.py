@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +47,7 @@ def drag(page, source, target) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, browser, language, tmp_path):  # noqa: F811
+def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, browser, language, tmp_path):
     from kamcrm.products import services as product_services
     from kamcrm.sales.models import Opportunity, OpportunityStageChange
 
@@ -64,14 +63,7 @@ def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, b
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login/")
-        switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-        if switch.count():
-            switch.click()
-        page.fill("#id_username", "rep")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "rep", language)
         assert page.locator("html").get_attribute("lang") == language
 
         # given: the account 360 page, whose opportunities card loads by htmx
@@ -174,7 +166,7 @@ def test_create_move_refuse_and_watch_the_funnel(org, stage_path, live_server, b
         context.close()
 
 
-def test_collaborators_are_picked_with_the_keyboard(org, stage_path, live_server, browser):  # noqa: F811
+def test_collaborators_are_picked_with_the_keyboard(org, stage_path, live_server, browser):
     """The collaborators picker searches people of any unit as one types: Enter adds the highlighted
     person, Escape clears the search, Backspace removes the last one added."""
     from kamcrm.sales import services
@@ -187,11 +179,7 @@ def test_collaborators_are_picked_with_the_keyboard(org, stage_path, live_server
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "rep")
-        page.fill("#id_password", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+        sign_in(page, live_server, "rep")
         page.goto(f"{live_server.url}/sales/{opportunity.pk}/edit/")
         control = page.locator("#id_collaborators-ts-control")
         control.focus()

@@ -8,14 +8,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from conftest import PASSWORD
-from kamcrm.core.tests.test_browser import browser  # noqa: F401  (the chromium fixture)
+from kamcrm.core.tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = Decimal
 
 
-def login(browser, live_server, username: str, language: str):  # noqa: F811
+def login(browser, live_server, username: str, language: str):
     context = browser.new_context(locale="zh-CN" if language == "zh-hans" else "en-US",
                                   viewport={"width": 1600, "height": 1000})
     page = context.new_page()
@@ -27,19 +26,12 @@ def login(browser, live_server, username: str, language: str):  # noqa: F811
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
             if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-    page.goto(f"{live_server.url}/login/")
-    switch = page.get_by_test_id("login-lang-en" if language == "en" else "login-lang-zh")
-    if switch.count():
-        switch.click()
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+    sign_in(page, live_server, username, language)
     return context, page, problems
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_split_a_department_onto_its_people_approve_and_see_completion(org, live_server, browser, language):  # noqa: F811
+def test_split_a_department_onto_its_people_approve_and_see_completion(org, live_server, browser, language):
     from kamcrm.targets import services
     from kamcrm.targets.models import Metric, TargetLine
 
