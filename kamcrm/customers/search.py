@@ -31,9 +31,8 @@ from django.db.models import Q
 from kamcrm.core.validators import CREDIT_CODE_ALPHABET
 from kamcrm.customers.models import AccountSearchGram, ContactSearchGram
 
-__all__ = ["ACCOUNTS", "CAP", "CONTACTS", "END", "account_parts", "condition", "contact_parts", "contains", "fold", "grams",
-           "install", "rebuild",
-           "resume", "suspend"]
+__all__ = ["ACCOUNTS", "CAP", "CONTACTS", "END", "account_parts", "condition", "contact_parts", "contains", "fold",
+           "grams", "install", "rebuild", "resume", "suspend"]
 
 END = "\ue000"  # a private-use character: never typed, pairs with a name's last character
 CAP = 5000  # rows under one gram beyond which the gram is "common" (a bounded count, never a full COUNT)
@@ -116,9 +115,7 @@ def condition(index: Index, q: str) -> Q:
     return Q(pk__in=grams_.values(index.key)) & contains(index, q)
 
 
-# ---- triggers and rebuild --------------------------------------------------------------------------
-
-# What a search term matches, shared by the lists' `q` filter and the search box (selectors).
+# ---- what a search term matches: the lists' `q` filter and the search box (selectors) ------------
 
 def _prefix(field: str, value: str) -> Q:
     """`field` starts with `value`, written so that the index on `field` serves it (a range; the LIKE
@@ -147,6 +144,8 @@ def contact_parts(q: str) -> list[Q]:
         parts.append(Q(email__istartswith=q))
     return parts
 
+
+# ---- triggers and rebuild --------------------------------------------------------------------------
 
 def _insert_sql(index: Index, source: str, row: str) -> str:
     """INSERT … SELECT of the grams of `source` rows (a table, or NEW in a trigger)."""
