@@ -48,6 +48,7 @@ bench-smoke: $(PY_STAMP)
 	DATABASE_URL=$(BENCH_DB) $(PY) bench/run.py --reps 3 --follow 3 --serve --serve-seconds 2 --workers 2 --clients 2 \
 		--interfere --interfere-reps 3 --import-rows 200 --out data/bench-smoke.json
 	DATABASE_URL=$(BENCH_DB) $(PY) bench/funnel_bench.py --reps 3 --out data/bench-smoke-funnel.json
+	DATABASE_URL=$(BENCH_DB) $(PY) bench/export_bench.py --reps 1 --out data/bench-smoke-export.json
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py generate_targets
 	DATABASE_URL=$(BENCH_DB) $(PY) bench/completion_bench.py --reps 2 --page-reps 1 --out data/bench-smoke-completion.json
 
