@@ -27,9 +27,8 @@ class ModelSerializer(serializers.ModelSerializer):
     """DRF's ModelSerializer with its fields built from the model once per class, then copied.
 
     DRF rebuilds them from the model's fields on every instantiation (for a detail GET that was a
-    third of the request's time). The copy is the one DRF already makes of declared fields, so each
-    serializer still gets fields of its own; a `get_fields()` override that narrows a queryset per
-    user changes only its copy."""
+    third of the request's time). Each serializer still gets fields of its own, so a `get_fields()`
+    override that narrows a queryset per user changes only its copy (see `_copy_field`)."""
 
     def get_fields(self):
         cls = type(self)
@@ -37,7 +36,23 @@ class ModelSerializer(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             cls._built_fields = built
-        return copy.deepcopy(built)
+        return {name: _copy_field(field) for name, field in built.items()}
+
+
+def _copy_field(field: serializers.Field) -> serializers.Field:
+    """A fresh, unbound copy of a built field.
+
+    DRF's own deepcopy calls the field's __init__ again with its arguments (hundreds of calls per
+    detail GET). A leaf field keeps nothing per instance but its binding (set later by `bind`) and
+    its validator list, so a shallow copy with its own list is as good; a field that holds another
+    field or serializer bound to itself (nested serializers, list and many-related fields) is deep
+    copied as before."""
+    if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
+        return copy.deepcopy(field)
+    clone = copy.copy(field)
+    if "_validators" in field.__dict__:
+        clone._validators = list(field._validators)
+    return clone
 
 
 class DisplayField(serializers.CharField):
