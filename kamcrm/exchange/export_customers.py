@@ -21,17 +21,19 @@ def _field(model, name: str, width: int = 16) -> Column:  # noqa: ANN001
     return Column(name, _label(model, name), (name,), None, width)
 
 
+PERSON_FIELDS = ("display_name", "first_name", "last_name", "username")
+
+
 def _person(prefix: str):  # noqa: ANN202
     """How a user shows in the UI (User.__str__): display name, else full name, else username."""
+    display_name, first_name, last_name, username = (f"{prefix}__{f}" for f in PERSON_FIELDS)
+
     def read(row):  # noqa: ANN001, ANN202
-        if row[f"{prefix}__username"] is None:
+        if row[username] is None:
             return None
-        full = f"{row[f'{prefix}__first_name']} {row[f'{prefix}__last_name']}".strip()
-        return row[f"{prefix}__display_name"] or full or row[f"{prefix}__username"]
+        full = f"{row[first_name]} {row[last_name]}".strip()
+        return row[display_name] or full or row[username]
     return read
-
-
-PERSON_FIELDS = ("display_name", "first_name", "last_name", "username")
 
 
 def _account_columns() -> list[Column]:

@@ -1,12 +1,25 @@
 """What the files hold: a BOM, Chinese text, typed cells, custom attributes, no runnable formulas."""
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
+from django.http import QueryDict
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from kamcrm.core import attribute_services
 from kamcrm.customers import services as customer_services
-from kamcrm.exchange.export import neutralise
+from kamcrm.customers.choices import Tier
+from kamcrm.exchange.export import (
+    csv_cell,
+    csv_row_formatter,
+    export_entity_get,
+    export_prepare,
+    neutralise,
+)
 from kamcrm.exchange.tests.helpers import BOM, body, csv_dicts, csv_rows, xlsx_sheet
 
 DANGEROUS = ["=cmd|' /C calc'!A0", "+1", "-1+1", "@SUM(A1:A2)", "\tTAB", "\rCR",
@@ -139,3 +152,46 @@ def test_it_exports_contacts_with_their_account(org, client_for):
     header = [c.value for c in sheet[1]]
     assert sheet[2][header.index("Birthday")].is_date
     assert sheet[2][header.index("Primary contact")].value is True
+
+
+# csv_row_formatter is csv_cell made fast for a whole export; it must write exactly the same text.
+TRICKY = [
+    None, "", "plain", "中文=1", "上海浦江制造有限公司", " =1", "'=1", *DANGEROUS, True, False, 0, -5, 2**70,
+    Decimal("1234.50"), Decimal("-0.00"), Decimal("1E+3"), 1.5, -0.0, dt.date(2001, 2, 3), dt.date(999, 1, 1),
+    dt.datetime(2026, 3, 8, 6, 59, 59, 999999, tzinfo=dt.UTC), dt.datetime(2026, 3, 8, 7, 0, 1, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 1, 2, 3, 4, 5, 6), dt.datetime(999, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+    gettext_lazy("yes"), Tier.KEY, mark_safe("=safe"), ["list"],
+]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])  # the second with its DST changes
+def test_the_fast_csv_formatter_writes_what_csv_cell_writes(language, zone):
+    with translation.override(language), timezone.override(zone):
+        # when
+        fast = csv_row_formatter()(TRICKY)
+        # then
+        assert fast == [csv_cell(v) for v in TRICKY]
+        assert all(type(cell) is str for cell in fast)
+
+
+def test_an_exported_csv_is_what_csv_cell_makes_of_each_value(org, client_for, attributes):
+    # given: accounts with formula-like, Chinese, empty and typed values, read back in Chinese
+    customer_services.account_update(account=org.acct, data={"description": "=1+1", "attributes": {
+        "employees": -5, "revenue": "1234.50", "founded": "2001-02-03", "listed": False, "lines": ["云", "=evil"]}})
+    customer_services.account_create(name="－负数公司", region=org.east, owner=org.rep, parent=org.acct,
+                                     address="＠上海", tier="strategic", attributes={"listed": True})
+    client = client_for(org.rep)
+    # when
+    raw = body(client.get("/exchange/export/accounts.csv", HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    # then: the same bytes as the rows written cell by cell with csv_cell
+    with translation.override("zh-hans"):
+        prepared = export_prepare(entity=export_entity_get("accounts"), user=org.rep, query=QueryDict(""))
+        expected = io.StringIO()
+        writer = csv.writer(expected)
+        writer.writerow([neutralise(h) for h in prepared.headers])
+        fields = list(dict.fromkeys(f for c in prepared.columns for f in c.fields))
+        writer.writerows([csv_cell(c.read(row)) for c in prepared.columns] for row in prepared.queryset.values(*fields))
+    assert raw == BOM + expected.getvalue().encode("utf-8")
+    assert "'=1+1" in raw.decode("utf-8") and "是否上市" in raw.decode("utf-8")
