@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        import kamcrm.core.lookups  # noqa: F401  (registers `__in_ids`)
         from kamcrm.audit.registry import register
         from kamcrm.core.models import AttributeDefinition
 

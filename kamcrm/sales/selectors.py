@@ -62,13 +62,14 @@ OPPORTUNITY_SORTS: dict[str, list[str]] = {
 }
 
 
-def opportunity_queryset(user: User) -> QuerySet[Opportunity]:
-    return visible(Opportunity.objects.all(), user, VIEW)
+def opportunity_queryset(user: User, *, listing: bool = False) -> QuerySet[Opportunity]:
+    """What `user` may see; `listing` for a page read along a sort index (org.selectors.visible)."""
+    return visible(Opportunity.objects.all(), user, VIEW, listing=listing)
 
 
 def opportunity_filtered(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[Opportunity]:
     """What `user` may see, narrowed by the list's filters (ValidationError names a bad filter)."""
-    fs = OpportunityFilterSet(data=filters or {}, queryset=opportunity_queryset(user))
+    fs = OpportunityFilterSet(data=filters or {}, queryset=opportunity_queryset(user, listing=True))
     if not fs.is_valid():
         raise ValidationError({k: [str(m) for m in v] for k, v in fs.errors.items()})
     return fs.qs

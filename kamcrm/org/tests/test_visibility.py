@@ -95,3 +95,44 @@ def test_changes_take_effect_on_the_next_call(org):
 def test_inactive_users_see_nothing(org):
     org_services.user_update(user=org.rep, data={"is_active": False})
     assert ids(org.rep) == set()
+
+
+@pytest.mark.parametrize("few", [True, False], ids=["ids-listed", "too-many-to-list"])
+def test_a_listing_sees_exactly_the_rows_the_join_sees(org, monkeypatch, few):
+    # given: contacts and opportunities on accounts reached every way (owner, manager chain, unit, team,
+    # sharing rule, collaborator), and on accounts reached by nobody but their owner
+    from kamcrm.org import selectors
+    from kamcrm.sales import services as sales_services
+    from kamcrm.sales.models import Opportunity
+
+    if not few:
+        monkeypatch.setattr(selectors, "ACCOUNT_IDS_LISTED", 0)  # every listing falls back to the join
+    today = timezone.localdate()
+    teamed = customer_services.account_create(name="团队客户", region=org.west, owner=org.outsider)
+    customer_services.team_member_add(account=teamed, user=org.peer, access="read", valid_from=today)
+    expired = customer_services.account_create(name="过期团队客户", region=org.west, owner=org.outsider)
+    customer_services.team_member_add(account=expired, user=org.peer, access="edit",
+                                      valid_from=today - dt.timedelta(days=9), valid_to=today - dt.timedelta(days=1))
+    org_services.sharing_rule_create(name="西部客户共享给华东市场部", source_unit=org.west, target_unit=org.mkt_east,
+                                     access="read")
+    for account in (org.acct, org.other, teamed, expired):
+        Contact.objects.create(account=account, name=f"{account.name}联系人")
+        sales_services.opportunity_create(account=account, name=f"{account.name}商机", owner=account.owner)
+    helped = sales_services.opportunity_create(account=org.other, name="协作商机", owner=org.outsider,
+                                               collaborators=[org.service])
+    everyone = [org.admin, org.exec_, org.bizmgmt, org.dept_head, org.manager, org.rep, org.peer, org.outsider,
+                org.marketing, org.service, org.partner]
+    for user in everyone:
+        for action in (VIEW, EDIT):
+            for model in (Contact, Opportunity):
+                # when
+                listed = set(visible(model.objects.all(), user, action, listing=True).values_list("pk", flat=True))
+                joined = set(visible(model.objects.all(), user, action).values_list("pk", flat=True))
+                # then
+                assert listed == joined, (user.username, action, model.__name__)
+    # and the grants that only a listing names by id did take part
+    assert helped.pk in set(visible(Opportunity.objects.all(), org.service, listing=True).values_list("pk", flat=True))
+    assert Contact.objects.get(account=teamed).pk in set(
+        visible(Contact.objects.all(), org.peer, listing=True).values_list("pk", flat=True))
+    assert not visible(Contact.objects.filter(account=expired), org.peer, listing=True).exists()
+    assert selectors.listed_account_ids(org.peer) == (None if not few else (teamed.pk,))

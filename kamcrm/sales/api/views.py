@@ -93,7 +93,7 @@ class OpportunityViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self):
-        qs = selectors.opportunity_queryset(self.request.user).select_related(
+        qs = selectors.opportunity_queryset(self.request.user, listing=self.action == "list").select_related(
             "account", "owner", "owner_unit", "stage")
         if self.brief:
             return qs
