@@ -59,14 +59,18 @@ def _as_json(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _remember(sender, instance, **kwargs):
-    # Every loaded row passes here (50 accounts with their owners and units on a list page), so keep
-    # the raw values only; they are turned into JSON when a save or a delete compares them.
-    instance.__dict__[SNAPSHOT_ATTR] = _values(instance) if instance.pk else None
+    # Every loaded row passes here (an API list of 50 opportunities loads ~400 instances), and few are
+    # ever saved: keep a plain copy of the loaded values (one C call); the audited fields are picked
+    # out and turned into JSON only when a save or a delete compares them (`_loaded`).
+    data = instance.__dict__
+    data[SNAPSHOT_ATTR] = data.copy() if instance.pk else None
 
 
 def _loaded(instance) -> dict[str, Any] | None:
     raw = getattr(instance, SNAPSHOT_ATTR, None)
-    return None if raw is None else _as_json(raw)
+    if raw is None:
+        return None
+    return _as_json({a: raw[a] for a in _REGISTRY[type(instance)]["attnames"] if a in raw})
 
 
 def _account_id(instance) -> int | None:

@@ -15,6 +15,7 @@ from kamcrm.agreements.choices import Remainder, Rule
 from kamcrm.agreements.models import Agreement, AgreementChange, AgreementLine, Order, OrderLine
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
+    DetailUrlField,
     DisplayField,
     ModelSerializer,
     ReferenceSerializerMixin,
@@ -102,7 +103,7 @@ class AgreementLineSerializer(ModelSerializer):
 
 
 class BriefAgreementSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:agreement-detail")
+    url = DetailUrlField(view_name="api:agreement-detail")
     display = DisplayField()
 
     class Meta:
@@ -119,7 +120,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict) -> str:
 
 
 class AgreementSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:agreement-detail")
+    url = DetailUrlField(view_name="api:agreement-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                 required=False)
@@ -278,7 +279,7 @@ class OrderLineSerializer(ModelSerializer):
 
 
 class BriefOrderSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:order-detail")
+    url = DetailUrlField(view_name="api:order-detail")
     display = DisplayField()
 
     class Meta:
@@ -287,7 +288,7 @@ class BriefOrderSerializer(ModelSerializer):
 
 
 class OrderSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:order-detail")
+    url = DetailUrlField(view_name="api:order-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                 required=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -20,7 +21,7 @@ from rest_framework import serializers
 from kamcrm.core.models import AttributeDefinition
 
 __all__ = ["AttributeDefinitionSerializer", "AttributesField", "BriefAttributeDefinitionSerializer",
-           "BriefRelatedField", "DisplayField", "ModelSerializer", "ReferenceSerializerMixin", "resolve_reference"]
+           "BriefRelatedField", "DetailUrlField", "DisplayField", "ModelSerializer", "ReferenceSerializerMixin", "resolve_reference"]
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -55,6 +56,40 @@ def _copy_field(field: serializers.Field) -> serializers.Field:
     return clone
 
 
+_PLACEHOLDER = 987654321  # stands for the id while a route is reversed once (any \d+ route accepts it)
+_URL_PARTS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+class DetailUrlField(serializers.HyperlinkedIdentityField):
+    """The record's API URL (`url`), the same text as DRF's HyperlinkedIdentityField writes.
+
+    DRF reverses the route for every row it writes: with the nested records of a list of 50
+    opportunities, 318 times a request (~10 ms). Here a route is reversed once per process with a
+    placeholder id and each row fills in its own; the scheme and host come from the request, once per
+    request. Anything unusual (a format suffix, API versioning, another lookup field) takes DRF's way."""
+
+    def get_url(self, obj, view_name, request, format):  # noqa: A002 (DRF's signature)
+        if format or self.lookup_field != "pk" or getattr(request, "versioning_scheme", None) is not None:
+            return super().get_url(obj, view_name, request, format)
+        if obj.pk in (None, ""):
+            return None
+        key = (view_name, get_script_prefix())
+        parts = _URL_PARTS.get(key)
+        if parts is None:
+            path = reverse(view_name, kwargs={self.lookup_url_kwarg: _PLACEHOLDER})
+            head, found, tail = path.partition(str(_PLACEHOLDER))
+            if not found:
+                return super().get_url(obj, view_name, request, format)
+            parts = _URL_PARTS[key] = (head, tail)
+        path = f"{parts[0]}{obj.pk}{parts[1]}"
+        if request is None:
+            return path
+        origin = request.__dict__.get("_kamcrm_url_origin")
+        if origin is None:
+            origin = request.__dict__["_kamcrm_url_origin"] = request.build_absolute_uri("/")[:-1]
+        return origin + path
+
+
 class DisplayField(serializers.CharField):
     """The record's display text (its `__str__`), as NetBox's `display`."""
 
@@ -62,6 +97,10 @@ class DisplayField(serializers.CharField):
         kwargs.setdefault("source", "__str__")
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        # DRF would inspect the signature of the bound __str__ for every row before calling it.
+        return str(instance) if self.source == "__str__" else super().get_attribute(instance)
 
 
 class BriefRelatedField(serializers.PrimaryKeyRelatedField):
@@ -161,7 +200,7 @@ class ReferenceSerializerMixin:
 
 
 class BriefAttributeDefinitionSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:attributedefinition-detail")
+    url = DetailUrlField(view_name="api:attributedefinition-detail")
     display = DisplayField()
 
     class Meta:
@@ -170,7 +209,7 @@ class BriefAttributeDefinitionSerializer(ModelSerializer):
 
 
 class AttributeDefinitionSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:attributedefinition-detail")
+    url = DetailUrlField(view_name="api:attributedefinition-detail")
     display = DisplayField()
     label = serializers.CharField(read_only=True)
     choices = serializers.ListField(child=serializers.CharField(max_length=100), required=False)

@@ -18,6 +18,7 @@ from kamcrm.audit.models import ObjectChange, TimelineEvent
 from kamcrm.core.api.serializers import (
     AttributesField,
     BriefRelatedField,
+    DetailUrlField,
     DisplayField,
     ModelSerializer,
     ReferenceSerializerMixin,
@@ -33,7 +34,7 @@ __all__ = ["AccountSerializer", "AccountTeamMemberSerializer", "BriefAccountSeri
            "HistoryPageSerializer", "ObjectChangeSerializer", "TimelineEventSerializer", "TimelinePageSerializer"]
 
 class BriefAccountSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
+    url = DetailUrlField(view_name="api:account-detail")
     display = DisplayField()
 
     class Meta:
@@ -42,7 +43,7 @@ class BriefAccountSerializer(ModelSerializer):
 
 
 class BriefContactSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:contact-detail")
+    url = DetailUrlField(view_name="api:contact-detail")
     display = DisplayField()
 
     class Meta:
@@ -51,7 +52,7 @@ class BriefContactSerializer(ModelSerializer):
 
 
 class BriefAccountTeamMemberSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:accountteammember-detail")
+    url = DetailUrlField(view_name="api:accountteammember-detail")
     display = DisplayField()
 
     class Meta:
@@ -69,7 +70,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict[str, Any]) ->
 
 
 class AccountSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:account-detail")
+    url = DetailUrlField(view_name="api:account-detail")
     display = DisplayField()
     region = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False)
     parent = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
@@ -118,7 +119,7 @@ class AccountSerializer(ReferenceSerializerMixin, ModelSerializer):
 
 
 class ContactSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:contact-detail")
+    url = DetailUrlField(view_name="api:contact-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                 required=False)
@@ -151,7 +152,7 @@ class ContactSerializer(ReferenceSerializerMixin, ModelSerializer):
 
 
 class AccountTeamMemberSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:accountteammember-detail")
+    url = DetailUrlField(view_name="api:accountteammember-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible)
     user = BriefRelatedField(BriefUserSerializer, queryset=User.objects.filter(is_active=True))

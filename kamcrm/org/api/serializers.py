@@ -1,16 +1,14 @@
 """Serializers of the organisation: units (read and write) and people (read only)."""
 from __future__ import annotations
 
-from rest_framework import serializers
-
-from kamcrm.core.api.serializers import BriefRelatedField, DisplayField, ModelSerializer
+from kamcrm.core.api.serializers import BriefRelatedField, DetailUrlField, DisplayField, ModelSerializer
 from kamcrm.org.models import OrgUnit, User
 
 __all__ = ["BriefOrgUnitSerializer", "BriefUserSerializer", "OrgUnitSerializer", "UserSerializer"]
 
 
 class BriefOrgUnitSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:orgunit-detail")
+    url = DetailUrlField(view_name="api:orgunit-detail")
     display = DisplayField()
 
     class Meta:
@@ -19,7 +17,7 @@ class BriefOrgUnitSerializer(ModelSerializer):
 
 
 class BriefUserSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:user-detail")
+    url = DetailUrlField(view_name="api:user-detail")
     display = DisplayField()
 
     class Meta:
@@ -28,7 +26,7 @@ class BriefUserSerializer(ModelSerializer):
 
 
 class OrgUnitSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:orgunit-detail")
+    url = DetailUrlField(view_name="api:orgunit-detail")
     display = DisplayField()
     parent = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False,
                                allow_null=True)
@@ -45,7 +43,7 @@ class OrgUnitSerializer(ModelSerializer):
 
 
 class UserSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:user-detail")
+    url = DetailUrlField(view_name="api:user-detail")
     display = DisplayField()
     unit = BriefOrgUnitSerializer(read_only=True, allow_null=True)
     manager = BriefUserSerializer(read_only=True, allow_null=True)

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
+    DetailUrlField,
     DisplayField,
     ModelSerializer,
     ReferenceSerializerMixin,
@@ -22,7 +23,7 @@ __all__ = ["BriefProductLineSerializer", "BriefProductSerializer", "ProductLineS
 
 
 class BriefProductLineSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:productline-detail")
+    url = DetailUrlField(view_name="api:productline-detail")
     display = DisplayField()
 
     class Meta:
@@ -31,7 +32,7 @@ class BriefProductLineSerializer(ModelSerializer):
 
 
 class BriefProductSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
+    url = DetailUrlField(view_name="api:product-detail")
     display = DisplayField()
 
     class Meta:
@@ -40,7 +41,7 @@ class BriefProductSerializer(ModelSerializer):
 
 
 class ProductLineSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:productline-detail")
+    url = DetailUrlField(view_name="api:productline-detail")
     display = DisplayField()
 
     class Meta:
@@ -58,7 +59,7 @@ def _line_by_code(value: str) -> ProductLine | None:
 
 
 class ProductSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
+    url = DetailUrlField(view_name="api:product-detail")
     display = DisplayField()
     line = BriefRelatedField(BriefProductLineSerializer, queryset=ProductLine.objects.all(), required=False)
     line_code = serializers.CharField(write_only=True, required=False,
@@ -84,7 +85,7 @@ class ProductSerializer(ReferenceSerializerMixin, ModelSerializer):
 
 
 class ProductPlanSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:productplan-detail")
+    url = DetailUrlField(view_name="api:productplan-detail")
     display = DisplayField()
     line = BriefRelatedField(BriefProductLineSerializer, queryset=ProductLine.objects.all(), required=False)
     region = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False)

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from kamcrm.agreements.models import Agreement
 from kamcrm.core.api.serializers import (
     BriefRelatedField,
+    DetailUrlField,
     DisplayField,
     ModelSerializer,
     ReferenceSerializerMixin,
@@ -49,7 +50,7 @@ def _status_field() -> serializers.CharField:
 
 
 class BriefInvoiceSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:invoice-detail")
+    url = DetailUrlField(view_name="api:invoice-detail")
     display = DisplayField()
     status = _status_field()
 
@@ -59,7 +60,7 @@ class BriefInvoiceSerializer(ModelSerializer):
 
 
 class BriefPaymentSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:payment-detail")
+    url = DetailUrlField(view_name="api:payment-detail")
     display = DisplayField()
 
     class Meta:
@@ -77,7 +78,7 @@ class InvoiceAllocationSerializer(ModelSerializer):
 
 
 class InvoiceSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:invoice-detail")
+    url = DetailUrlField(view_name="api:invoice-detail")
     display = DisplayField()
     status = _status_field()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible, required=False)
@@ -157,7 +158,7 @@ class PaymentAllocationSerializer(ModelSerializer):
 
 
 class PaymentSerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:payment-detail")
+    url = DetailUrlField(view_name="api:payment-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible, required=False)
     unallocated = serializers.DecimalField(**MONEY, read_only=True, help_text=_("The advance left on the payment."))

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from kamcrm.core.api.serializers import (
     AttributesField,
     BriefRelatedField,
+    DetailUrlField,
     DisplayField,
     ModelSerializer,
     ReferenceSerializerMixin,
@@ -30,7 +31,7 @@ __all__ = ["BriefFunnelRuleSerializer", "BriefOpportunitySerializer", "BriefStag
 
 
 class BriefStageSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:stage-detail")
+    url = DetailUrlField(view_name="api:stage-detail")
     display = DisplayField()
 
     class Meta:
@@ -39,7 +40,7 @@ class BriefStageSerializer(ModelSerializer):
 
 
 class StageSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:stage-detail")
+    url = DetailUrlField(view_name="api:stage-detail")
     display = DisplayField()
     required_fields = serializers.ListField(child=serializers.CharField(), read_only=True)
     exit_criteria = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -52,7 +53,7 @@ class StageSerializer(ModelSerializer):
 
 
 class BriefOpportunitySerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
+    url = DetailUrlField(view_name="api:opportunity-detail")
     display = DisplayField()
 
     class Meta:
@@ -93,7 +94,7 @@ def _source_system(serializer: serializers.Serializer, attrs: dict) -> str:
 
 
 class OpportunitySerializer(ReferenceSerializerMixin, ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
+    url = DetailUrlField(view_name="api:opportunity-detail")
     display = DisplayField()
     account = BriefRelatedField(BriefAccountSerializer, queryset=Account.objects.all(), scope=visible,
                                 required=False)
@@ -222,7 +223,7 @@ class FunnelSerializer(serializers.Serializer):
 
 
 class BriefFunnelRuleSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:funnelrule-detail")
+    url = DetailUrlField(view_name="api:funnelrule-detail")
     display = DisplayField()
 
     class Meta:
@@ -234,7 +235,7 @@ class FunnelRuleSerializer(ModelSerializer):
     """A funnel health rule. Only the shape is checked here; funnel_rule_save checks the parameters
     against the check (as for the form)."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="api:funnelrule-detail")
+    url = DetailUrlField(view_name="api:funnelrule-detail")
     display = DisplayField()
     unit = BriefRelatedField(BriefOrgUnitSerializer, queryset=OrgUnit.objects.all(), required=False, allow_null=True,
                              help_text=_("The unit whose pipeline (its subtree) is checked; null: the whole company."))

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kamcrm.core.api.serializers import DisplayField, ModelSerializer
+from kamcrm.core.api.serializers import DetailUrlField, DisplayField, ModelSerializer
 from kamcrm.org.api.serializers import BriefOrgUnitSerializer, BriefUserSerializer
 from kamcrm.org.models import OrgUnit, User
 from kamcrm.products.models import ProductLine
@@ -50,7 +50,7 @@ class MetricField(serializers.RelatedField):
 
 
 class BriefMetricSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:targetmetric-detail")
+    url = DetailUrlField(view_name="api:targetmetric-detail")
     label = serializers.CharField(read_only=True)
 
     class Meta:
@@ -59,7 +59,7 @@ class BriefMetricSerializer(ModelSerializer):
 
 
 class MetricSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:targetmetric-detail")
+    url = DetailUrlField(view_name="api:targetmetric-detail")
     label = serializers.CharField(read_only=True, help_text=_("The name in the request's language."))
     is_count = serializers.BooleanField(read_only=True, help_text=_("Counted in whole numbers, not money."))
 
@@ -70,7 +70,7 @@ class MetricSerializer(ModelSerializer):
 
 
 class BriefPlanSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:targetplan-detail")
+    url = DetailUrlField(view_name="api:targetplan-detail")
     display = DisplayField()
 
     class Meta:
@@ -89,7 +89,7 @@ class ReviewSerializer(ModelSerializer):
 
 
 class PlanSerializer(ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:targetplan-detail")
+    url = DetailUrlField(view_name="api:targetplan-detail")
     display = DisplayField()
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     created_by = BriefUserSerializer(read_only=True, allow_null=True)
