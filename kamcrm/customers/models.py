@@ -69,6 +69,9 @@ class Account(TimeStampedModel, ExternalIdModel):
             # read from the index alone (the count of a rep's 10,000 rows 7.5 -> 1.5 ms at S=0.1)
             models.Index(fields=["owner", "tier", "name", "id", "region"], name="acct_owner_tier_name"),
             models.Index(fields=["owner_unit", "name", "id"], name="acct_ownerunit_name"),
+            # the unfiltered list's bounded count for a manager (owners OR owning units): read from this
+            # narrow index alone instead of the table (8.6-11.3 -> 1.7-2.6 ms at 100,000 accounts)
+            models.Index(fields=["owner_unit", "owner"], name="acct_ownerunit_owner"),
             models.Index(fields=["industry", "name", "id"], name="acct_industry_name"),
             models.Index(fields=["status", "name", "id"], name="acct_status_name"),
             models.Index(fields=["short_name"], name="acct_short_name"),
