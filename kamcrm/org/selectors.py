@@ -57,9 +57,11 @@ LISTING_VENDORS = {"postgresql"}
 def _subordinate_ids(user: User) -> set[int]:
     """The user and everyone whose manager chain leads up to them. One query for every manager link
     (a CRM's people number hundreds to a few thousand), walked in memory: a query per level of the
-    tree would cost an executive five or six on every page."""
+    tree would cost an executive five or six on every page. Read once per request for view and edit."""
     reports: dict[int, list[int]] = {}
-    for pk, manager_id in User.objects.filter(manager__isnull=False).values_list("pk", "manager_id"):
+    links = per_request(("manager links",), lambda: list(
+        User.objects.filter(manager__isnull=False).order_by().values_list("pk", "manager_id")))
+    for pk, manager_id in links:
         reports.setdefault(manager_id, []).append(pk)
     found = {user.pk}
     frontier = [user.pk]
@@ -111,13 +113,15 @@ def _reach(user: User, action: str) -> Reach:
     region_paths: list[str] = []
     if user_unit_path:
         # Rules whose target unit is the user's unit, or an ancestor of it with include_target_subtree.
+        # Read once per request for view and edit (a page that shows a record and whether it may be
+        # changed needs both).
         ancestors = [user_unit_path[: i + 1] for i, ch in enumerate(user_unit_path) if ch == "."]
-        rules = SharingRule.objects.filter(is_active=True, target_unit__path__in=ancestors)
-        if action == EDIT:
-            rules = rules.filter(access=Access.EDIT)
-        for rule_target_path, include_subtree, source_path in rules.values_list(
-            "target_unit__path", "include_target_subtree", "source_unit__path"
-        ):
+        rules = per_request(("rules", user_unit_path), lambda: list(
+            SharingRule.objects.filter(is_active=True, target_unit__path__in=ancestors).order_by().values_list(
+                "target_unit__path", "include_target_subtree", "source_unit__path", "access")))
+        for rule_target_path, include_subtree, source_path, access in rules:
+            if action == EDIT and access != Access.EDIT:
+                continue
             if rule_target_path == user_unit_path or include_subtree:
                 region_paths.append(source_path)
 

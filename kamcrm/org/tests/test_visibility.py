@@ -137,3 +137,22 @@ def test_a_listing_sees_exactly_the_rows_the_join_sees(org, monkeypatch, few):
         visible(Contact.objects.all(), org.peer, listing=True).values_list("pk", flat=True))
     assert not visible(Contact.objects.filter(account=expired), org.peer, listing=True).exists()
     assert selectors.listed_account_ids(org.peer) == (None if not few else (teamed.pk,))
+
+
+def test_one_request_reads_the_rules_and_managers_once_for_view_and_edit(org, django_assert_num_queries):
+    # given: a read-only sharing rule, and a request in which the reach is asked for view, then edit
+    from types import SimpleNamespace
+
+    from kamcrm.core.context import change_context
+    from kamcrm.org.selectors import reach
+
+    org_services.sharing_rule_create(name="西部客户共享给华东（只读）", source_unit=org.west, target_unit=org.east,
+                                     access="read")
+    with change_context(channel="ui", request=SimpleNamespace(user=org.rep)):
+        # when
+        with django_assert_num_queries(4):  # units, rules, manager links, team: once each
+            seen, editable = reach(org.rep, VIEW), reach(org.rep, EDIT)
+    # then: the rule gives view, not edit, though both came from the one read
+    assert org.west.path in seen.region_paths
+    assert org.west.path not in editable.region_paths
+    assert editable.owner_ids == seen.owner_ids == {org.rep.pk}
