@@ -218,7 +218,7 @@ def visible(qs: QuerySet, user: User, action: str = VIEW, *, listing: bool = Fal
     model may also grant access record by record (`also_visible_to(user, action, listing)` → Q or
     None), as an opportunity does to its collaborators.
 
-    `listing=True` is for a page of rows read along the model's own sort index (a list, a search, an
+    `listing=True` is for a page of rows read along the model's own sort index (a list, a board, an
     export), not for one row: when the user reaches few accounts (`listed_account_ids`) and the
     database is one where it pays (LISTING_VENDORS), each row is tested on its own account id against
     that list instead of joining its account. PostgreSQL walks the sort index either way; for a rep who

@@ -21,7 +21,8 @@ from rest_framework import serializers
 from kamcrm.core.models import AttributeDefinition
 
 __all__ = ["AttributeDefinitionSerializer", "AttributesField", "BriefAttributeDefinitionSerializer",
-           "BriefRelatedField", "DetailUrlField", "DisplayField", "ModelSerializer", "ReferenceSerializerMixin", "resolve_reference"]
+           "BriefRelatedField", "DetailUrlField", "DisplayField", "ModelSerializer", "ReferenceSerializerMixin",
+           "resolve_reference"]
 
 
 class ModelSerializer(serializers.ModelSerializer):
