@@ -1,9 +1,9 @@
 """`field__in_ids=[...]`: a long list of ids as one parameter.
 
-Django's `__in` prepares and binds every element on its own and writes `IN (%s, %s, …)`; for the few
-thousand account ids of a listing (org.selectors.visible) that is ~10 ms of Python per query and, on
-PostgreSQL, ~6 ms of planning for the literal list. One parameter costs neither: an array on
-PostgreSQL (`= ANY(%s)`), a JSON array on SQLite (`IN (SELECT value FROM json_each(%s))`).
+Django's `__in` prepares and binds every element on its own and writes `IN (%s, %s, …)`; for the 3,621
+account ids of a rep's listing at S=1 (org.selectors.visible) PostgreSQL spent 6 ms planning the
+literal list, and the API list's CPU was 68 ms against 53 ms with one parameter. One parameter: an
+array on PostgreSQL (`= ANY(%s)`), a JSON array on SQLite (`IN (SELECT value FROM json_each(%s))`).
 The ids must be ints (they come from the database, never from a request).
 """
 from __future__ import annotations

@@ -79,8 +79,10 @@ class Column:
     value: Callable[[dict[str, Any]], Any] | None = None
     width: int = 16  # .xlsx column width, in characters
 
-    def read(self, row: dict[str, Any]) -> Any:
-        return self.value(row) if self.value is not None else row[self.fields[0]]
+    @property
+    def read(self) -> Callable[[dict[str, Any]], Any]:
+        """The function from a row dict to this column's cell (taken once per export, not per cell)."""
+        return self.value if self.value is not None else itemgetter(self.fields[0])
 
 
 @dataclass
@@ -288,8 +290,7 @@ class ExportRun:
     def iter_rows(self) -> Iterator[list[Any]]:
         columns = self.prepared.columns
         fields = list(dict.fromkeys(f for c in columns for f in c.fields))
-        # Column.read, resolved once per export rather than per cell
-        readers = [c.value if c.value is not None else itemgetter(c.fields[0]) for c in columns]
+        readers = [c.read for c in columns]
         for row in self.prepared.queryset.values(*fields).iterator(chunk_size=CHUNK_SIZE):
             yield [read(row) for read in readers]
             self.rows += 1
